@@ -1,0 +1,31 @@
+import type { DaemonOptions } from "../../daemon/daemon-options.js";
+import type { Engine } from "../../daemon/engine.js";
+import { Router } from "../router.js";
+import { archiveRoutes } from "./archive.js";
+import { containerRoutes } from "./containers.js";
+import { execRoutes } from "./exec.js";
+import { imageRoutes } from "./images.js";
+import { systemRoutes } from "./system.js";
+import { volumeRoutes } from "./volumes.js";
+
+/** Every Docker Engine API route Wharf serves, wired to the engine's services. */
+export function buildRouter(engine: Engine, options: DaemonOptions): Router {
+  const router = new Router();
+  systemRoutes(router, {
+    containers: engine.containers,
+    events: engine.events,
+    imageCount: async () => (await engine.images.list()).length,
+    dataRoot: options.dataRoot,
+    runtimePath: options.runtime,
+    startedAt: new Date(),
+  });
+  containerRoutes(router, {
+    containers: engine.containers,
+    resolveImageId: async (ref) => (await engine.images.get(ref).catch(() => undefined))?.id,
+  });
+  archiveRoutes(router, engine.containers);
+  execRoutes(router, engine.execs);
+  imageRoutes(router, engine.images);
+  volumeRoutes(router, engine.volumes, engine.events);
+  return router;
+}

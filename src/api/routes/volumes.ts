@@ -1,0 +1,35 @@
+import type { EventBus } from "../../container/events.js";
+import type { Volume, VolumeStore } from "../../container/volume-store.js";
+import { queryBool, readJson, sendJson, sendNoContent } from "../http-io.js";
+import type { Router } from "../router.js";
+
+function view(v: Volume): Omit<Volume, "anonymous"> {
+  const { anonymous: _a, ...rest } = v;
+  void _a;
+  return rest;
+}
+
+export function volumeRoutes(router: Router, volumes: VolumeStore, events: EventBus): void {
+  router.add("GET", "/volumes", async (ctx) => {
+    sendJson(ctx.res!, 200, { Volumes: (await volumes.list()).map(view), Warnings: [] });
+  });
+  router.add("POST", "/volumes/create", async (ctx) => {
+    const body = await readJson<{ Name?: string; Labels?: Record<string, string> }>(ctx.req, {});
+    const v = await volumes.create(body.Name, { labels: body.Labels });
+    events.emit("volume", "create", v.Name, { driver: "local" });
+    sendJson(ctx.res!, 201, view(v));
+  });
+  router.add("GET", "/volumes/{name}", async (ctx) => {
+    sendJson(ctx.res!, 200, view(await volumes.get(ctx.params.name!)));
+  });
+  router.add("DELETE", "/volumes/{name}", async (ctx) => {
+    await volumes.remove(ctx.params.name!, queryBool(ctx.query, "force"));
+    events.emit("volume", "destroy", ctx.params.name!, { driver: "local" });
+    sendNoContent(ctx.res!);
+  });
+  router.add("POST", "/volumes/prune", async (ctx) => {
+    const removed = await volumes.prune();
+    for (const name of removed) events.emit("volume", "destroy", name, { driver: "local" });
+    sendJson(ctx.res!, 200, { VolumesDeleted: removed, SpaceReclaimed: 0 });
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * What every verb shares: the injected I/O (`CliIo`), docker-style flag
+ * parsing on top of commander (pflag's messages, `--flag=false`, `--help`
+ * only — `-h` is `--hostname` for run), and the usage error that exits 125.
+ */
+import { Command, CommanderError } from "commander";
+import type { Readable, Writable } from "node:stream";
+import { InvalidArgumentError } from "../lib/errors.js";
+import { daemonStatusOf, type EngineClient } from "./client.js";
+
+/** The terminal, injected so actions run in tests without one. */
+export interface Terminal {
+  readonly stdinIsTty: boolean;
+  readonly stdoutIsTty: boolean;
+  /** Raw mode on the input terminal (no-op when stdin is not a tty). */
+  setRawMode(on: boolean): void;
+  /** The output terminal's size, or undefined when stdout is not a tty. */
+  size(): { rows: number; cols: number } | undefined;
+  /** Calls `cb` on window resize; returns the unsubscribe function. */
+  onResize(cb: () => void): () => void;
+  /** Calls `cb` with the signal name for signals the CLI forwards (INT, TERM, …); returns unsubscribe. */
+  onSignal(cb: (signal: string) => void): () => void;
+}
+
+export interface CliIo {
+  client: EngineClient;
+  stdout: Writable;
+  stderr: Writable;
+  stdin: Readable;
+  terminal: Terminal;
+  env: Record<string, string | undefined>;
+}
+
+/** A flag or argument mistake: printed with "See 'wharf <verb> --help'." and exit 125. */
+export class UsageError extends InvalidArgumentError {
+  readonly verb: string;
+  constructor(verb: string, message: string) {
+    super(message);
+    this.verb = verb;
+  }
+}
+
+/** Thrown after `--help` printed the usage: exit 0. */
+export class HelpShown extends Error {}
+
+/** An action's result when it must exit with a given code after printing its own error. */
+export class ExitCode extends Error {
+  readonly code: number;
+  constructor(code: number, message = "") {
+    super(message);
+    this.code = code;
+  }
+}
+
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** A docker-like command: `wharf <verb>` usage, `--help` only, errors thrown (never process.exit). */
+export function newCommand(verb: string, usage: string, description: string, out: Writable): Command {
+  return new Command(`wharf ${verb}`)
+    .usage(usage)
+    .description(description)
+    .helpOption("--help", "Print usage")
+    .allowExcessArguments(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void out.write(s),
+      writeErr: () => {},
+    });
+}
+
+type OptionLike = { short?: string; long?: string; required: boolean; optional: boolean };
+
+/**
+ * Rewrites pflag-only spellings commander lacks: `--rm=true` / `--rm=false`
+ * for boolean flags. Stops at `--` and, for pass-through commands, at the
+ * first positional.
+ */
+export function normalizeBoolFlags(cmd: Command, argv: string[], stopAtPositional: boolean): string[] {
+  const opts = cmd.options as unknown as OptionLike[];
+  const takesValue = (o: OptionLike | undefined) => !!o && (o.required || o.optional);
+  const out: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") break;
+    if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      const name = eq >= 0 ? a.slice(0, eq) : a;
+      const o = opts.find((x) => x.long === name);
+      if (o && !takesValue(o) && eq >= 0) {
+        const v = a.slice(eq + 1).toLowerCase();
+        if (v === "true" || v === "1") out.push(name);
+        else if (v === "false" || v === "0") {
+          // `--sig-proxy=false` for a flag that defaults to true, spelled `--no-sig-proxy` in commander.
+          if (opts.some((x) => x.long === `--no-${name.slice(2)}`)) out.push(`--no-${name.slice(2)}`);
+        } else {
+          throw new UsageError(
+            cmd.name().replace(/^wharf /, ""),
+            `invalid argument "${a.slice(eq + 1)}" for "${name}" flag: strconv.ParseBool: parsing "${a.slice(eq + 1)}": invalid syntax`,
+          );
+        }
+        continue;
+      }
+      out.push(a);
+      if (o && takesValue(o) && eq < 0 && o.required) out.push(argv[++i] ?? "");
+      continue;
+    }
+    if (a.startsWith("-") && a.length > 1) {
+      out.push(a);
+      // A short cluster whose last flag takes a value consumes the next word.
+      for (let j = 1; j < a.length; j++) {
+        const o = opts.find((x) => x.short === `-${a[j]}`);
+        if (takesValue(o)) {
+          if (j === a.length - 1 && o!.required && i + 1 < argv.length) out.push(argv[++i]!);
+          break;
+        }
+      }
+      continue;
+    }
+    out.push(a);
+    if (stopAtPositional) {
+      i++;
+      break;
+    }
+  }
+  return out.concat(argv.slice(i));
+}
+
+function flagNameFrom(message: string): string {
+  const m = /'(-\w)?,? ?(--[\w-]+)?/.exec(message);
+  return m?.[2] ?? m?.[1] ?? "";
+}
+
+/** Parses argv with commander and turns its errors into docker's (pflag's) wording. */
+export function parseArgs(
+  cmd: Command,
+  verb: string,
+  argv: string[],
+  opts: { passThrough?: boolean } = {},
+): { options: Record<string, unknown>; args: string[] } {
+  if (opts.passThrough) cmd.passThroughOptions();
+  try {
+    cmd.parse(normalizeBoolFlags(cmd, argv, !!opts.passThrough), { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.help") throw new HelpShown();
+      if (err.code === "commander.unknownOption") {
+        const flag = /'([^']+)'/.exec(err.message)?.[1] ?? "";
+        const msg = flag.startsWith("--")
+          ? `unknown flag: ${flag}`
+          : `unknown shorthand flag: '${flag.slice(1, 2)}' in ${flag}`;
+        throw new UsageError(verb, msg);
+      }
+      if (err.code === "commander.optionMissingArgument") {
+        throw new UsageError(verb, `flag needs an argument: ${flagNameFrom(err.message)}`);
+      }
+      throw new UsageError(verb, err.message.replace(/^error: /, ""));
+    }
+    throw err;
+  }
+  return { options: cmd.opts(), args: cmd.args };
+}
+
+/** docker's argument-count checks ("requires at least 1 argument."). */
+export function requireArgs(
+  verb: string,
+  args: string[],
+  rule: { min?: number; max?: number; exact?: number },
+): void {
+  const n = args.length;
+  const plural = (k: number) => (k === 1 ? "argument" : "arguments");
+  if (rule.exact !== undefined && n !== rule.exact) {
+    throw new UsageError(verb, `"wharf ${verb}" requires exactly ${rule.exact} ${plural(rule.exact)}.`);
+  }
+  if (rule.min !== undefined && n < rule.min) {
+    throw new UsageError(verb, `"wharf ${verb}" requires at least ${rule.min} ${plural(rule.min)}.`);
+  }
+  if (rule.max !== undefined && n > rule.max) {
+    if (rule.max === 0) throw new UsageError(verb, `"wharf ${verb}" accepts no arguments.`);
+    throw new UsageError(verb, `"wharf ${verb}" requires at most ${rule.max} ${plural(rule.max)}.`);
+  }
+}
+
+/** pflag-style integer flag value. */
+export function intFlag(verb: string, flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const s = String(value);
+  if (!/^[-+]?\d+$/.test(s)) {
+    throw new UsageError(verb, `invalid argument "${s}" for "${flag}" flag: strconv.ParseInt: parsing "${s}": invalid syntax`);
+  }
+  return Number(s);
+}
+
+/** Writes a line (adds the newline). */
+export function println(out: Writable, line = ""): void {
+  out.write(`${line}\n`);
+}
+
+/**
+ * Runs `fn` for each target, printing per-target errors like the docker CLI
+ * (`Error response from daemon: …`) and returning exit 1 if any failed.
+ */
+export async function forEachTarget(
+  io: CliIo,
+  targets: string[],
+  fn: (target: string) => Promise<string | undefined>,
+): Promise<number> {
+  let failed = false;
+  for (const t of targets) {
+    try {
+      const line = await fn(t);
+      if (line !== undefined) println(io.stdout, line);
+    } catch (err) {
+      if (!(err instanceof Error) || isBug(err)) throw err;
+      failed = true;
+      println(io.stderr, describeError(err));
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+/** Errors that are programming faults rather than conditions (so they keep their stack). */
+export function isBug(err: Error): boolean {
+  return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError;
+}
+
+/** The one line docker prints for an error: daemon errors get "Error response from daemon: ". */
+export function describeError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return daemonStatusOf(err) !== undefined ? `Error response from daemon: ${msg}` : msg;
+}

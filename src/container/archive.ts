@@ -1,0 +1,118 @@
+import { createReadStream } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { basename, join, posix } from "node:path";
+import { PassThrough, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import tar from "tar-stream";
+import { errnoCode, InvalidArgumentError, NotFoundError } from "../lib/errors.js";
+import { resolveInRoot } from "../lib/scoped-path.js";
+
+/**
+ * `docker cp` support: stat, tar out and tar in of paths inside a container's
+ * root filesystem. Paths resolve as inside the container (symlinks cannot
+ * lead out). https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerArchive
+ */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode bits, which the docker CLI decodes. */
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+export async function statPath(root: string, path: string, containerName: string): Promise<{ hostPath: string; stat: PathStat; stats: Stats }> {
+  const hostPath = await resolveInRoot(root, path, { followFinal: false });
+  let stats: Stats;
+  try {
+    stats = await lstat(hostPath);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") throw new NotFoundError(`Could not find the file ${path} in container ${containerName}`);
+    throw err;
+  }
+  let linkTarget = "";
+  if (stats.isSymbolicLink()) {
+    const resolved = await resolveInRoot(root, path);
+    linkTarget = "/" + posix.relative(root, resolved);
+  }
+  return {
+    hostPath,
+    stats,
+    stat: { name: basename(path) || "/", size: stats.size, mode: goFileMode(stats), mtime: stats.mtime.toISOString(), linkTarget },
+  };
+}
+
+/** A tar of `path` whose top entry is named after the path's last component, like Docker's. */
+export async function archivePath(root: string, path: string, containerName: string): Promise<{ stat: PathStat; tar: Readable }> {
+  // A trailing `/.` or `/` means "the contents": follow a final symlink then.
+  const followFinal = path.endsWith("/") || path.endsWith("/.");
+  const hostPath = followFinal ? await resolveInRoot(root, path) : (await statPath(root, path, containerName)).hostPath;
+  const { stat } = await statPath(root, path, containerName);
+  const pack = tar.pack();
+  const rebaseTo = path.endsWith("/.") ? "." : basename(hostPath);
+  const out = new PassThrough();
+  void (async () => {
+    try {
+      await addTree(pack, hostPath, rebaseTo);
+      pack.finalize();
+    } catch (err) {
+      pack.destroy(err as Error);
+    }
+  })();
+  pipeline(pack, out).catch((err: unknown) => out.destroy(err as Error));
+  return { stat, tar: out };
+}
+
+async function addTree(pack: tar.Pack, hostPath: string, name: string): Promise<void> {
+  const st = await lstat(hostPath);
+  const header: EntryHeader = {
+    name,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    mtime: st.mtime,
+  };
+  if (st.isDirectory()) {
+    await entry(pack, { ...header, type: "directory" });
+    for (const child of (await readdir(hostPath)).sort()) await addTree(pack, join(hostPath, child), posix.join(name, child));
+  } else if (st.isSymbolicLink()) {
+    await entry(pack, { ...header, type: "symlink", linkname: await readlink(hostPath) });
+  } else if (st.isFile()) {
+    await new Promise<void>((resolve, reject) => {
+      const sink = pack.entry({ ...header, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
+      createReadStream(hostPath).on("error", reject).pipe(sink);
+    });
+  }
+  // Sockets, fifos and devices are skipped, as `docker cp` does for special files it cannot carry.
+}
+
+type EntryHeader = Parameters<tar.Pack["entry"]>[0];
+
+function entry(pack: tar.Pack, header: EntryHeader): Promise<void> {
+  return new Promise((resolve, reject) => pack.entry(header, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Where PUT archive extracts: an existing directory inside the container. */
+export async function extractionPoint(root: string, path: string, containerName: string): Promise<string> {
+  const hostPath = await resolveInRoot(root, path);
+  const st = await lstat(hostPath).catch(() => undefined);
+  if (!st) throw new NotFoundError(`Could not find the file ${path} in container ${containerName}`);
+  if (!st.isDirectory()) throw new InvalidArgumentError(`extraction point is not a directory`);
+  return hostPath;
+}
+
+/** Unix mode bits → Go os.FileMode (type bits live in the high bits there). */
+export function goFileMode(st: Stats): number {
+  let m = st.mode & 0o777;
+  if (st.mode & 0o4000) m |= 1 << 23; // setuid
+  if (st.mode & 0o2000) m |= 1 << 22; // setgid
+  if (st.mode & 0o1000) m |= 1 << 20; // sticky
+  if (st.isDirectory()) m |= 1 << 31;
+  else if (st.isSymbolicLink()) m |= 1 << 27;
+  else if (st.isFIFO()) m |= 1 << 25;
+  else if (st.isSocket()) m |= 1 << 24;
+  else if (st.isCharacterDevice()) m |= (1 << 26) | (1 << 21);
+  else if (st.isBlockDevice()) m |= 1 << 26;
+  return m >>> 0;
+}

@@ -1,0 +1,115 @@
+/**
+ * The container model. `Config` and `HostConfig` keep the Docker Engine API
+ * shapes (what clients send on create and read back on inspect), so the API
+ * edge does no translation beyond validation.
+ * https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerCreate
+ */
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  ExposedPorts?: Record<string, object>;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Image: string;
+  Volumes?: Record<string, object> | null;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  Labels: Record<string, string>;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
+
+export interface RestartPolicy {
+  Name: "" | "no" | "always" | "unless-stopped" | "on-failure";
+  MaximumRetryCount: number;
+}
+
+export interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+
+export interface MountSpec {
+  Type: "bind" | "volume" | "tmpfs";
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+}
+
+export interface HostConfig {
+  Binds: string[] | null;
+  Mounts?: MountSpec[];
+  NetworkMode: string;
+  PortBindings: Record<string, PortBinding[] | null>;
+  RestartPolicy: RestartPolicy;
+  AutoRemove: boolean;
+  VolumesFrom?: string[] | null;
+  Links?: string[] | null;
+  PublishAllPorts: boolean;
+  Privileged: boolean;
+  ReadonlyRootfs: boolean;
+  Init?: boolean | null;
+  ExtraHosts?: string[] | null;
+  Tmpfs?: Record<string, string>;
+  ShmSize?: number;
+  Runtime?: string;
+}
+
+/** A mount as the container sees it (`Mounts` in inspect). */
+export interface MountPoint {
+  Type: "bind" | "volume" | "tmpfs";
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+  /** Created for this container because the image declares a VOLUME: removed with `rm -v`. */
+  anonymous?: boolean;
+}
+
+export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
+
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+/** What the daemon persists per container (`<data-root>/containers/<id>/container.json`). */
+export interface ContainerRecord {
+  id: string;
+  /** Without the leading slash Docker shows in inspect. */
+  name: string;
+  created: string;
+  /** Image ID (`sha256:…`) the container was created from. */
+  image: string;
+  path: string;
+  args: string[];
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  state: ContainerState;
+  mounts: MountPoint[];
+  restartCount: number;
+  /** Set by an explicit stop or kill: `always` does not restart it until the daemon restarts, `unless-stopped` never. */
+  manuallyStopped: boolean;
+  logPath: string;
+}
+
+export const zeroTime = "0001-01-01T00:00:00Z";

@@ -1,0 +1,169 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { InvalidArgumentError, NotFoundError, errnoCode } from "../lib/errors.js";
+import { fsyncDir } from "../lib/atomic-file.js";
+import type { BlobInfo, ContentStore, Digest, ExpectedBlob } from "./content-store.js";
+import { assertDigest, digestHex } from "./digest.js";
+
+/**
+ * `ContentStore` on a local directory:
+ *
+ * ```
+ * <root>/blobs/sha256/<hex>   committed blobs (read-only once renamed in)
+ * <root>/ingest/<random>      in-flight ingests; wiped by `open`
+ * ```
+ *
+ * Both live on the same filesystem so the commit is one `rename(2)`.
+ */
+export class LocalContentStore implements ContentStore {
+  readonly #root: string;
+  readonly #blobs: string;
+  readonly #ingest: string;
+
+  private constructor(root: string) {
+    this.#root = root;
+    this.#blobs = join(root, "blobs", "sha256");
+    this.#ingest = join(root, "ingest");
+  }
+
+  /**
+   * Open (creating if needed) a store rooted at `root`. Removes temp files
+   * that a killed process left in `ingest/`, so only one process may use a
+   * root at a time.
+   */
+  static async open(root: string): Promise<LocalContentStore> {
+    const store = new LocalContentStore(root);
+    await mkdir(store.#blobs, { recursive: true });
+    await rm(store.#ingest, { recursive: true, force: true });
+    await mkdir(store.#ingest, { recursive: true });
+    return store;
+  }
+
+  get root(): string {
+    return this.#root;
+  }
+
+  #blobPath(digest: Digest): string {
+    return join(this.#blobs, digestHex(digest));
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    try {
+      await stat(this.#blobPath(digest));
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return false;
+      throw err;
+    }
+  }
+
+  async info(digest: Digest): Promise<BlobInfo> {
+    try {
+      const st = await stat(this.#blobPath(digest));
+      return { digest, size: st.size };
+    } catch (err) {
+      throw missing(digest, err);
+    }
+  }
+
+  async readStream(digest: Digest, range?: { start?: number; end?: number }): Promise<Readable> {
+    const path = this.#blobPath(digest);
+    // Open first so a missing blob is a thrown NotFoundError, not a stream error.
+    let fh;
+    try {
+      fh = await open(path, "r");
+    } catch (err) {
+      throw missing(digest, err);
+    }
+    return createReadStream("", { fd: fh, start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+  }
+
+  async readBytes(digest: Digest): Promise<Buffer> {
+    try {
+      return await readFile(this.#blobPath(digest));
+    } catch (err) {
+      throw missing(digest, err);
+    }
+  }
+
+  async path(digest: Digest): Promise<string> {
+    await this.info(digest);
+    return this.#blobPath(digest);
+  }
+
+  async ingest(stream: Readable | AsyncIterable<Uint8Array>, expected?: ExpectedBlob): Promise<BlobInfo> {
+    if (expected?.digest !== undefined) assertDigest(expected.digest);
+    if (expected?.size !== undefined && (!Number.isSafeInteger(expected.size) || expected.size < 0)) {
+      throw new InvalidArgumentError(`invalid expected size ${expected.size}`);
+    }
+    const tmp = join(this.#ingest, randomBytes(12).toString("hex"));
+    const hash = createHash("sha256");
+    let size = 0;
+    const fh = await open(tmp, "wx", 0o444);
+    let committed = false;
+    try {
+      try {
+        for await (const chunk of stream) {
+          const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+          size += buf.length;
+          if (expected?.size !== undefined && size > expected.size) {
+            throw new InvalidArgumentError(`blob size mismatch: more than the expected ${expected.size} bytes`);
+          }
+          hash.update(buf);
+          await fh.write(buf);
+        }
+        const digest = `sha256:${hash.digest("hex")}`;
+        if (expected?.size !== undefined && size !== expected.size) {
+          throw new InvalidArgumentError(`blob size mismatch: got ${size} bytes, expected ${expected.size}`);
+        }
+        if (expected?.digest !== undefined && digest !== expected.digest) {
+          throw new InvalidArgumentError(`blob digest mismatch: got ${digest}, expected ${expected.digest}`);
+        }
+        await fh.sync();
+        await fh.close();
+        await rename(tmp, this.#blobPath(digest));
+        committed = true;
+        await fsyncDir(this.#blobs);
+        return { digest, size };
+      } finally {
+        // close() twice throws nothing useful; a failed path must still close.
+        await fh.close().catch(() => undefined);
+      }
+    } finally {
+      if (!committed) await rm(tmp, { force: true });
+      if (!committed && typeof (stream as Readable).destroy === "function" && !(stream as Readable).destroyed) {
+        (stream as Readable).destroy();
+      }
+    }
+  }
+
+  async put(bytes: Uint8Array | string, expected?: ExpectedBlob): Promise<BlobInfo> {
+    const buf = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
+    return this.ingest(Readable.from([buf]), expected);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.#blobPath(digest), { force: true });
+  }
+
+  async list(): Promise<BlobInfo[]> {
+    const out: BlobInfo[] = [];
+    for (const name of await readdir(this.#blobs)) {
+      if (!/^[a-f0-9]{64}$/.test(name)) continue;
+      try {
+        const st = await stat(join(this.#blobs, name));
+        out.push({ digest: `sha256:${name}`, size: st.size });
+      } catch (err) {
+        if (errnoCode(err) !== "ENOENT") throw err; // deleted meanwhile
+      }
+    }
+    return out;
+  }
+}
+
+function missing(digest: Digest, err: unknown): unknown {
+  return errnoCode(err) === "ENOENT" ? new NotFoundError(`content ${digest}: not found`, { cause: err }) : err;
+}

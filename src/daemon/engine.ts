@@ -1,0 +1,47 @@
+import { join } from "node:path";
+import { LocalContentStore } from "../content/index.js";
+import { ContainerService } from "../container/container-service.js";
+import { ContainerStore } from "../container/container-store.js";
+import { EventBus } from "../container/events.js";
+import { ExecService } from "../container/exec-service.js";
+import { ImageService } from "../container/image-service.js";
+import { VolumeStore } from "../container/volume-store.js";
+import { LocalImageStore } from "../image/index.js";
+import type { Logger } from "../lib/logger.js";
+import { ConmonRuntime } from "../runtime/index.js";
+import { OverlaySnapshotter } from "../snapshot/index.js";
+import type { DaemonOptions } from "./daemon-options.js";
+
+/** The engine's services, wired bottom-up over one data root and exec root. */
+export interface Engine {
+  containers: ContainerService;
+  execs: ExecService;
+  images: ImageService;
+  volumes: VolumeStore;
+  events: EventBus;
+}
+
+export async function createEngine(options: DaemonOptions, log: Logger): Promise<Engine> {
+  const content = await LocalContentStore.open(join(options.dataRoot, "content"));
+  const imageStore = await LocalImageStore.open(join(options.dataRoot, "image"), content);
+  const snapshotter = await OverlaySnapshotter.open(join(options.dataRoot, "snapshots"));
+  const runtime = new ConmonRuntime({ execRoot: options.execRoot, runtime: options.runtime });
+  const volumes = new VolumeStore(join(options.dataRoot, "volumes"));
+  await volumes.init();
+  const events = new EventBus();
+  const images = new ImageService(imageStore, snapshotter, events, log);
+  const containers = new ContainerService({
+    store: new ContainerStore(join(options.dataRoot, "containers")),
+    images: imageStore,
+    content,
+    snapshotter,
+    runtime,
+    volumes,
+    events,
+    log,
+  });
+  images.attachContainers(containers);
+  await containers.recover();
+  const execs = new ExecService(containers, runtime, events);
+  return { containers, execs, images, volumes, events };
+}

@@ -1,0 +1,105 @@
+import { spawn } from "node:child_process";
+import { FailedPreconditionError, InternalError, NotFoundError, UnavailableError } from "../lib/errors.js";
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a short-lived command, collecting its output; never throws for a non-zero exit. */
+export function run(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", (e) =>
+      reject(new UnavailableError(`cannot run ${cmd}: ${e.message}`, { cause: e })),
+    );
+    child.on("close", (code, signal) =>
+      resolve({
+        code: code ?? (signal ? -1 : 0),
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      }),
+    );
+  });
+}
+
+/**
+ * The human part of runc's error output. runc logs with logrus: JSON lines
+ * with `--log-format json`, `time=… level=error msg="…"` otherwise; conmon
+ * hands over whatever runc printed. Falls back to the trimmed text.
+ */
+export function runcErrorMessage(output: string): string {
+  const messages: string[] = [];
+  for (const line of output.split("\n")) {
+    const trimmed = line.trim();
+    if (trimmed === "") continue;
+    if (trimmed.startsWith("{")) {
+      try {
+        const parsed = JSON.parse(trimmed) as { level?: string; msg?: string };
+        if (parsed.msg && (parsed.level === "error" || parsed.level === "fatal" || parsed.level === undefined)) {
+          messages.push(parsed.msg);
+        }
+        continue;
+      } catch {
+        // not JSON after all
+      }
+    }
+    const m = /level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/.exec(trimmed);
+    if (m) {
+      messages.push(unquoteGo(m[1]!));
+      continue;
+    }
+    if (!/level=(?:warning|info|debug)/.test(trimmed)) messages.push(trimmed);
+  }
+  return messages.length > 0 ? messages.join("; ") : output.trim();
+}
+
+function unquoteGo(s: string): string {
+  try {
+    return JSON.parse(`"${s}"`) as string;
+  } catch {
+    return s.replace(/\\(.)/g, "$1");
+  }
+}
+
+/** A runc CLI bound to one `--root`. */
+export class Runc {
+  readonly path: string;
+  readonly root: string;
+
+  constructor(path: string, root: string) {
+    this.path = path;
+    this.root = root;
+  }
+
+  /** Global flags for every invocation, also handed to conmon as `--runtime-arg`s. */
+  get globalArgs(): string[] {
+    return [`--root=${this.root}`, "--log-format=json"];
+  }
+
+  run(args: readonly string[]): Promise<RunResult> {
+    return run(this.path, [...this.globalArgs, ...args]);
+  }
+
+  /** Run and map failures to Wharf errors. */
+  async check(id: string, args: readonly string[]): Promise<string> {
+    const r = await this.run(args);
+    if (r.code === 0) return r.stdout;
+    throw runcError(id, args[0] ?? "", runcErrorMessage(r.stderr || r.stdout));
+  }
+}
+
+export function runcError(id: string, verb: string, message: string): Error {
+  if (/container does not exist|container .* does not exist/.test(message)) {
+    return new NotFoundError(`no such container in the runtime: ${id}`);
+  }
+  if (/not running|not paused|is not stopped|cannot start a container that has|container is not|cannot (pause|resume|kill|start|delete)|already/i.test(message)) {
+    return new FailedPreconditionError(`runc ${verb} ${id}: ${message}`);
+  }
+  return new InternalError(`runc ${verb} ${id}: ${message}`);
+}
