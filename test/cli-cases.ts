@@ -33,7 +33,7 @@ export const cliCases: CliCase[] = [
     name: "name conflict is refused",
     setup: [["create", "--name", "$P-dup", "busybox", "true"]],
     args: ["create", "--name", "$P-dup", "busybox", "true"],
-    code: 125,
+    code: 1,
     stderr: /is already in use/,
     cleanup: [["rm", "-f", "$P-dup"]],
   },

@@ -24,6 +24,7 @@ import {
   UnavailableError,
   type WharfError,
 } from "../lib/errors.js";
+import { tagDaemonStatus } from "./cli-errors.js";
 
 /** The newest API version this client speaks; we use min(server, this). */
 export const clientMaxApiVersion = "1.45";
@@ -50,12 +51,7 @@ export interface HijackedConnection {
   contentType: string;
 }
 
-const daemonStatus = new WeakMap<Error, number>();
-
-/** The HTTP status the daemon answered with, for errors that came from the daemon. */
-export function daemonStatusOf(err: unknown): number | undefined {
-  return err instanceof Error ? daemonStatus.get(err) : undefined;
-}
+export { daemonStatusOf } from "./cli-errors.js";
 
 /** Maps a daemon error answer to our closed error set, remembering the status. */
 export function errorFromStatus(status: number, message: string): WharfError {
@@ -68,8 +64,7 @@ export function errorFromStatus(status: number, message: string): WharfError {
   else if (status === 503) err = new UnavailableError(message);
   else if (status === 304) err = new NotModifiedError(message);
   else err = new InternalError(message);
-  daemonStatus.set(err, status);
-  return err;
+  return tagDaemonStatus(err, status);
 }
 
 interface Endpoint {

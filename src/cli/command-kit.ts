@@ -3,10 +3,17 @@
  * parsing on top of commander (pflag's messages, `--flag=false`, `--help`
  * only — `-h` is `--hostname` for run), and the usage error that exits 125.
  */
-import { Command, CommanderError } from "commander";
+import { createRequire } from "node:module";
+import type { Command } from "commander";
 import type { Readable, Writable } from "node:stream";
-import { InvalidArgumentError } from "../lib/errors.js";
-import { daemonStatusOf, type EngineClient } from "./client.js";
+import type { EngineClient } from "./client.js";
+import { describeError, HelpShown, isBug, UsageError } from "./cli-errors.js";
+
+export { describeError, ExitCode, HelpShown, isBug, UsageError } from "./cli-errors.js";
+
+// require() rather than import: importing CommonJS from ESM runs Node's export
+// lexer over commander's source, a few ms that every `wharf ps` would pay.
+const commander = createRequire(import.meta.url)("commander") as typeof import("commander");
 
 /** The terminal, injected so actions run in tests without one. */
 export interface Terminal {
@@ -31,32 +38,11 @@ export interface CliIo {
   env: Record<string, string | undefined>;
 }
 
-/** A flag or argument mistake: printed with "See 'wharf <verb> --help'." and exit 125. */
-export class UsageError extends InvalidArgumentError {
-  readonly verb: string;
-  constructor(verb: string, message: string) {
-    super(message);
-    this.verb = verb;
-  }
-}
-
-/** Thrown after `--help` printed the usage: exit 0. */
-export class HelpShown extends Error {}
-
-/** An action's result when it must exit with a given code after printing its own error. */
-export class ExitCode extends Error {
-  readonly code: number;
-  constructor(code: number, message = "") {
-    super(message);
-    this.code = code;
-  }
-}
-
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** A docker-like command: `wharf <verb>` usage, `--help` only, errors thrown (never process.exit). */
 export function newCommand(verb: string, usage: string, description: string, out: Writable): Command {
-  return new Command(`wharf ${verb}`)
+  return new commander.Command(`wharf ${verb}`)
     .usage(usage)
     .description(description)
     .helpOption("--help", "Print usage")
@@ -102,7 +88,7 @@ export function normalizeBoolFlags(cmd: Command, argv: string[], stopAtPositiona
         continue;
       }
       out.push(a);
-      if (o && takesValue(o) && eq < 0 && o.required) out.push(argv[++i] ?? "");
+      if (o && takesValue(o) && eq < 0 && o.required && i + 1 < argv.length) out.push(argv[++i]!);
       continue;
     }
     if (a.startsWith("-") && a.length > 1) {
@@ -142,7 +128,7 @@ export function parseArgs(
   try {
     cmd.parse(normalizeBoolFlags(cmd, argv, !!opts.passThrough), { from: "user" });
   } catch (err) {
-    if (err instanceof CommanderError) {
+    if (err instanceof commander.CommanderError) {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.help") throw new HelpShown();
       if (err.code === "commander.unknownOption") {
         const flag = /'([^']+)'/.exec(err.message)?.[1] ?? "";
@@ -219,13 +205,4 @@ export async function forEachTarget(
   return failed ? 1 : 0;
 }
 
-/** Errors that are programming faults rather than conditions (so they keep their stack). */
-export function isBug(err: Error): boolean {
-  return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError;
-}
 
-/** The one line docker prints for an error: daemon errors get "Error response from daemon: ". */
-export function describeError(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return daemonStatusOf(err) !== undefined ? `Error response from daemon: ${msg}` : msg;
-}

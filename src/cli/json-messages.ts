@@ -18,8 +18,8 @@ export interface JsonMessage {
   aux?: unknown;
 }
 
-/** Splits newline-delimited JSON across arbitrary chunk boundaries. */
-export async function* readJsonLines(source: Readable): AsyncGenerator<JsonMessage> {
+/** Splits a newline-delimited stream into its non-empty lines, across arbitrary chunk boundaries. */
+export async function* readLines(source: Readable): AsyncGenerator<string> {
   let pending = "";
   for await (const chunk of source) {
     pending += typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8");
@@ -27,10 +27,15 @@ export async function* readJsonLines(source: Readable): AsyncGenerator<JsonMessa
     while ((nl = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, nl).trim();
       pending = pending.slice(nl + 1);
-      if (line) yield JSON.parse(line) as JsonMessage;
+      if (line) yield line;
     }
   }
-  if (pending.trim()) yield JSON.parse(pending.trim()) as JsonMessage;
+  if (pending.trim()) yield pending.trim();
+}
+
+/** Newline-delimited JSON messages. */
+export async function* readJsonLines(source: Readable): AsyncGenerator<JsonMessage> {
+  for await (const line of readLines(source)) yield JSON.parse(line) as JsonMessage;
 }
 
 export async function displayJsonMessages(

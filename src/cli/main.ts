@@ -6,9 +6,11 @@
  */
 import type { Readable } from "node:stream";
 import { isWharfError } from "../lib/errors.js";
-import { versionLine } from "./build-info.js";
-import { daemonStatusOf, defaultHost, EngineClient } from "./client.js";
-import { ExitCode, HelpShown, isBug, UsageError, type CliIo, type Terminal } from "./command-kit.js";
+import { daemonStatusOf, ExitCode, HelpShown, isBug, UsageError } from "./cli-errors.js";
+import type { CliIo, Terminal } from "./command-kit.js";
+
+/** Same as client.ts's; repeated so `main` need not load node:http before it knows the verb. */
+const defaultHost = "unix:///run/wharf/wharf.sock";
 
 export interface VerbModule {
   execute(argv: string[], io: CliIo): Promise<number>;
@@ -232,9 +234,10 @@ function processTerminal(): Terminal {
   };
 }
 
-function makeIo(host: string): CliIo {
+async function makeIo(host: string): Promise<CliIo> {
   const env = process.env;
   const pinned = env.WHARF_API_VERSION || env.DOCKER_API_VERSION || undefined;
+  const { EngineClient } = await import("./client.js");
   return {
     client: new EngineClient(host, pinned),
     stdout: process.stdout,
@@ -249,7 +252,7 @@ function makeIo(host: string): CliIo {
 }
 
 /** Verbs whose daemon errors exit 125 with docker run's "docker: …." wording. */
-const runStyle = new Set(["run", "create"]);
+const runStyle = new Set(["run"]);
 
 /** Prints an error the way the docker CLI does and returns the exit code. */
 export function reportError(err: unknown, verb: string, stderr: NodeJS.WritableStream, debug: boolean): number {
@@ -267,7 +270,7 @@ export function reportError(err: unknown, verb: string, stderr: NodeJS.WritableS
   if (err instanceof Error && (isWharfError(err) || fromDaemon) && !isBug(err)) {
     let msg = fromDaemon ? `Error response from daemon: ${err.message}` : err.message;
     if (runStyle.has(verb)) {
-      if (!msg.endsWith(".")) msg += ".";
+      if (!/[.?]$/.test(msg)) msg += ".";
       stderr.write(`wharf: ${msg}\nSee 'wharf ${verb} --help'.\n`);
       return 125;
     }
@@ -291,6 +294,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const debug = debugEnv || globals.debug;
   if (globals.version) {
+    const { versionLine } = await import("./build-info.js");
     process.stdout.write(`${versionLine()}\n`);
     return 0;
   }
@@ -319,9 +323,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`wharf: '${resolved?.verb ?? ""}' is not a wharf command.\nSee 'wharf --help'\n`);
     return 1;
   }
-  const io = makeIo(resolveHost(globals.host, process.env));
+  const [io, mod] = await Promise.all([makeIo(resolveHost(globals.host, process.env)), load()]);
   try {
-    const mod = await load();
     return await mod.execute(resolved.argv, io);
   } catch (err) {
     return reportError(err, resolved.verb, process.stderr, debug);

@@ -252,7 +252,17 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const entry = this.#entry(ref);
-    await this.#locked(entry, () => this.#start(entry));
+    await this.#locked(entry, async () => {
+      try {
+        await this.#start(entry);
+      } catch (err) {
+        // Like Docker, a --rm container that cannot start is removed (clients wait for that).
+        if (entry.record.hostConfig.AutoRemove && !(err instanceof NotModifiedError)) {
+          await this.#remove(entry, { force: true, volumes: true }).catch(() => undefined);
+        }
+        throw err;
+      }
+    });
   }
 
   async #start(entry: Entry): Promise<void> {

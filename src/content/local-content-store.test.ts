@@ -113,3 +113,16 @@ describe("decompressed", () => {
     assert.deepEqual(await readAll((await decompressed(Readable.from([]))).stream), Buffer.alloc(0));
   });
 });
+
+describe("tarEntries", () => {
+  it("reports garbage as InvalidArgumentError", async () => {
+    const { tarEntries } = await import("./tar-entries.js");
+    const garbage = Buffer.alloc(2048, 0x41);
+    await assert.rejects(
+      (async () => {
+        for await (const e of tarEntries(Readable.from([garbage]))) e.stream.resume();
+      })(),
+      InvalidArgumentError,
+    );
+  });
+});

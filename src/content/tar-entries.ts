@@ -2,6 +2,7 @@ import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
 import type { Header } from "tar-stream";
+import { InvalidArgumentError, WharfError } from "../lib/errors.js";
 
 /** A tar header as tar-stream parses it (linkname is null when absent), with the PAX records it applied. */
 export type TarHeader = Omit<Header, "pax" | "linkname"> & { linkname: string | null; pax?: Record<string, string> | null };
@@ -28,12 +29,20 @@ export async function* tarEntries(source: Readable): AsyncGenerator<TarEntry> {
       entry.resume();
     }
   } catch (err) {
-    throw pipeError ?? err;
+    throw asTarError(pipeError ?? err);
   } finally {
     if (!source.destroyed && !source.readableEnded) source.destroy();
     await piping;
   }
-  if (pipeError !== undefined) throw pipeError;
+  if (pipeError !== undefined) throw asTarError(pipeError);
+}
+
+/** tar-stream's complaints about the data itself are the caller's bad input, not our fault. */
+function asTarError(err: unknown): unknown {
+  if (err instanceof Error && !(err instanceof WharfError) && /Invalid tar header|Unexpected end of data|Invalid pax|Invalid header/i.test(err.message)) {
+    return new InvalidArgumentError(`not a valid tar archive: ${err.message}`, { cause: err });
+  }
+  return err;
 }
 
 /** Read a whole (small) stream into memory, refusing more than `limit` bytes. */

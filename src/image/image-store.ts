@@ -167,7 +167,10 @@ export interface ImageWriter {
   gcBlobs(): Promise<{ deleted: Digest[]; reclaimedBytes: number }>;
   /**
    * Run `fn` (which ingests blobs and then calls `create`) so that
-   * `gcBlobs` cannot delete its not-yet-referenced blobs meanwhile.
+   * `gcBlobs` cannot delete its not-yet-referenced blobs meanwhile. Do not
+   * nest `hold` calls: a GC queued between them would wait for the outer one
+   * forever. (`loadImages`, `importRootfs`, `commitImage` and `saveImages`
+   * each take one hold; don't call them from inside `hold`.)
    */
   hold<T>(fn: () => Promise<T>): Promise<T>;
 }

@@ -1,9 +1,9 @@
 /** `wharf events`: GET /events (a JSON stream) → docker's one-line-per-event layout or --format. */
 import { encodeFilters } from "../client.js";
 import { collect, newCommand, parseArgs, requireArgs, UsageError, type CliIo } from "../command-kit.js";
-import { GoTemplate, goJson } from "../format/go-template.js";
+import { GoTemplate } from "../format/go-template.js";
 import { apiTimestamp } from "../format/humanize.js";
-import { readJsonLines } from "../json-messages.js";
+import { readLines } from "../json-messages.js";
 import { parseFilters } from "./ps.js";
 
 export interface EventMessage {
@@ -12,6 +12,8 @@ export interface EventMessage {
   Actor?: { ID?: string; Attributes?: Record<string, string> };
   time?: number;
   timeNano?: number;
+  /** timeNano exactly (a JSON number beyond 2^53 loses its last digits in JSON.parse). */
+  timeNanoExact?: bigint;
   status?: string;
   id?: string;
   from?: string;
@@ -33,7 +35,7 @@ export function rfc3339NanoFixed(timeNano: bigint): string {
 
 export function prettyEvent(e: EventMessage): string {
   let out = "";
-  if (e.timeNano) out += `${rfc3339NanoFixed(BigInt(e.timeNano))} `;
+  if (e.timeNanoExact !== undefined || e.timeNano) out += `${rfc3339NanoFixed(e.timeNanoExact ?? BigInt(e.timeNano!))} `;
   else if (e.time) out += `${rfc3339NanoFixed(BigInt(e.time) * 1_000_000_000n)} `;
   out += `${e.Type ?? ""} ${e.Action ?? ""} ${e.Actor?.ID ?? ""}`;
   const attrs = e.Actor?.Attributes ?? {};
@@ -63,11 +65,19 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
   const res = await io.client.stream("GET", "/events", {
     query: { since: ts(o.since), until: ts(o.until), filters: encodeFilters(parseFilters("events", o.filter as string[])) },
   });
-  for await (const e of readJsonLines(res)) {
-    const ev = e as unknown as EventMessage;
-    if (format === "json") io.stdout.write(`${goJson(ev)}\n`);
-    else if (template) io.stdout.write(`${template.execute(ev)}\n`);
-    else io.stdout.write(prettyEvent(ev));
+  for await (const line of readLines(res)) {
+    const ev = JSON.parse(line) as EventMessage;
+    if (format === "json") {
+      io.stdout.write(`${line}\n`);
+      continue;
+    }
+    if (template) {
+      io.stdout.write(`${template.execute(ev)}\n`);
+      continue;
+    }
+    const exact = /"timeNano":\s*(\d+)/.exec(line);
+    if (exact) ev.timeNanoExact = BigInt(exact[1]!);
+    io.stdout.write(prettyEvent(ev));
   }
   return 0;
 }

@@ -79,7 +79,7 @@ async function start(io: CliIo, path: string): Promise<void> {
   } catch (err) {
     if (daemonStatusOf(err) === undefined) throw err;
     let msg = `Error response from daemon: ${(err as Error).message}`;
-    if (!msg.endsWith(".")) msg += ".";
+    if (!/[.?]$/.test(msg)) msg += ".";
     throw new ExitCode(startErrorExitCode(msg), `wharf: ${msg}\nSee 'wharf run --help'.`);
   }
 }

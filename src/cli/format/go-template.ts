@@ -471,6 +471,7 @@ function indexOf(item: unknown, ...keys: unknown[]): unknown {
       }
       v = typeof v === "string" ? v.charCodeAt(n) : v[n];
     } else if (typeof v === "object") {
+      // A missing key is Go's zero value for interface{}: printed as <no value>, like docker does on decoded JSON.
       v = Object.hasOwn(v, String(k)) ? (v as Record<string, unknown>)[String(k)] : undefined;
     } else {
       throw new InvalidArgumentError(`template: error calling index: can't index item of type ${typeof v}`);

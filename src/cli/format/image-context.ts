@@ -1,5 +1,5 @@
 /** The fields `images --format` and `history --format` templates see (docker's ImageContext/HistoryContext). */
-import { ellipsis, humanSizeWithPrecision, timeAgo, truncateId } from "./humanize.js";
+import { ellipsis, humanSize, humanSizeWithPrecision, timeAgo, truncateId } from "./humanize.js";
 import { goTimeString } from "./container-context.js";
 
 export interface ApiImage {
@@ -74,7 +74,7 @@ export class ImageContext {
     return humanSizeWithPrecision(this.#i.Size, 3);
   }
   VirtualSize(): string {
-    return this.Size();
+    return humanSize(this.#i.Size);
   }
   SharedSize(): string {
     const s = this.#i.SharedSize ?? -1;
