@@ -35,10 +35,15 @@ export class Router {
 
   add(method: string, path: string, handler: RouteHandler): this {
     const names: string[] = [];
-    const source = path.replace(/[.+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)(:\.\*)?\}/g, (_m, name: string, greedy?: string) => {
-      names.push(name);
-      return greedy ? "(.+)" : "([^/]+)";
-    });
+    const source = path
+      .split(/(\{\w+(?::\.\*)?\})/)
+      .map((part) => {
+        const param = /^\{(\w+)(:\.\*)?\}$/.exec(part);
+        if (!param) return part.replace(/[.+?^$()|[\]\\*]/g, "\\$&");
+        names.push(param[1]!);
+        return param[2] ? "(.+)" : "([^/]+)";
+      })
+      .join("");
     this.#routes.push({ method, pattern: new RegExp(`^${source}$`), names, handler });
     return this;
   }

@@ -38,7 +38,7 @@ export function parseBind(spec: string): MountRequest {
   } else {
     throw bad();
   }
-  if (source === "" || target === "") throw bad();
+  if (parts.some((x) => x === "")) throw bad();
   if (!isAbsolute(target)) throw new InvalidArgumentError(`invalid volume specification: '${spec}': invalid mount config for type "${source && isAbsolute(source) ? "bind" : "volume"}": invalid mount path: '${target}' mount path must be absolute`);
   if (normalize(target) === "/") throw new InvalidArgumentError(`invalid volume specification: '${spec}': invalid mount config: destination can't be '/'`);
   const opts = mode === "" ? [] : mode.split(",");
