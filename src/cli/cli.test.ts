@@ -46,7 +46,9 @@ test("error reporting: one line, docker's wording, docker's exit codes", () => {
   const out = new Capture();
   assert.equal(reportError(new UsageError("ps", "unknown flag: --x"), "ps", out, false), 125);
   assert.equal(reportError(errorFromStatus(404, "No such container: x"), "stop", out, false), 1);
-  assert.equal(reportError(errorFromStatus(409, "conflict"), "create", out, false), 125);
+  // The real docker CLI exits 1 for daemon errors of `create`, 125 only for `run`.
+  assert.equal(reportError(errorFromStatus(409, "conflict"), "create", out, false), 1);
+  assert.equal(reportError(errorFromStatus(409, "conflict"), "run", out, false), 125);
   assert.equal(reportError(new InvalidArgumentError("cowardly refusing to save to a terminal"), "save", out, false), 1);
   assert.equal(reportError(new HelpShown(), "ps", out, false), 0);
   assert.equal(reportError(new TypeError("x is undefined"), "ps", out, false), 1);
@@ -54,7 +56,8 @@ test("error reporting: one line, docker's wording, docker's exit codes", () => {
     out.text,
     "unknown flag: --x\nSee 'wharf ps --help'.\n" +
       "Error response from daemon: No such container: x\n" +
-      "wharf: Error response from daemon: conflict.\nSee 'wharf create --help'.\n" +
+      "Error response from daemon: conflict\n" +
+      "wharf: Error response from daemon: conflict.\nSee 'wharf run --help'.\n" +
       "cowardly refusing to save to a terminal\n" +
       "Error: x is undefined\n",
   );

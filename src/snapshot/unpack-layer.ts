@@ -263,7 +263,15 @@ class UnpackState {
       const st = await lstatOrNull(p);
       if (st === null) {
         if (!create) throw new InvalidArgumentError(`tar entry ${JSON.stringify(entryName)}: ${[...stack, c].join("/")} does not exist in the layer`);
-        await mkdir(p, { mode: 0o755 });
+        try {
+          await mkdir(p, { mode: 0o755 });
+        } catch (err) {
+          if (errnoCode(err) !== "EEXIST") throw err;
+          // A small file of an earlier entry was still being written there: finish it and look again.
+          await this.#flush();
+          queue.unshift(c);
+          continue;
+        }
         stack.push(c);
       } else if (st.isSymbolicLink()) {
         if (++hops > maxSymlinkHops) throw new InvalidArgumentError(`tar entry ${JSON.stringify(entryName)}: too many levels of symbolic links`);
