@@ -1,4 +1,4 @@
-import { PassThrough, type Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import type { RouteContext } from "./router.js";
 
 /**
@@ -24,11 +24,8 @@ export function hijack(ctx: RouteContext, contentType: string): HijackedStream {
     socket.write(
       `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
     );
-    // A request body (dockerode sends its options as JSON) is not stdin: skip it, as Docker does.
-    const bodyLength = Number(ctx.req.headers["content-length"] ?? 0) || 0;
-    const rest = head.subarray(Math.min(bodyLength, head.length));
-    if (rest.length > 0) socket.unshift(rest);
-    const input = bodyLength > head.length ? skipBytes(socket, bodyLength - head.length) : socket;
+    // `head` is what the client sent after its request body: already stdin.
+    if (head.length > 0) socket.unshift(head);
     const closed = new Promise<void>((resolve) => {
       socket.once("close", () => resolve());
       socket.once("error", () => resolve());
@@ -37,7 +34,7 @@ export function hijack(ctx: RouteContext, contentType: string): HijackedStream {
       write: (data) => {
         if (!socket.destroyed) socket.write(data);
       },
-      input,
+      input: socket,
       end: () => {
         if (!socket.destroyed) socket.end();
       },
@@ -60,18 +57,3 @@ export function hijack(ctx: RouteContext, contentType: string): HijackedStream {
   };
 }
 
-/** The socket's data after the first `n` bytes, as a stream that also ends when the socket does. */
-function skipBytes(socket: Duplex, n: number): Duplex {
-  let remaining = n;
-  const out = new PassThrough();
-  socket.on("data", (chunk: Buffer) => {
-    if (remaining >= chunk.length) {
-      remaining -= chunk.length;
-      return;
-    }
-    out.write(chunk.subarray(remaining));
-    remaining = 0;
-  });
-  socket.once("end", () => out.end());
-  return out;
-}

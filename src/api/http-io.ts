@@ -1,18 +1,29 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
+import type { RouteContext } from "./router.js";
 import { InvalidArgumentError } from "../lib/errors.js";
 
 const maxJsonBody = 16 * 1024 * 1024;
 
-/** Reads and parses a JSON request body. An empty body yields `fallback`; malformed JSON is a 400. */
-export async function readJson<T>(req: IncomingMessage, fallback: T): Promise<T> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxJsonBody) throw new InvalidArgumentError("request body too large");
-    chunks.push(chunk);
+/**
+ * Reads and parses a JSON request body (for upgrade requests, the body the
+ * server already split off the raw stream). An empty body yields
+ * `fallback`; malformed JSON is a 400.
+ */
+export async function readJson<T>(ctx: RouteContext, fallback: T): Promise<T> {
+  let raw: Buffer;
+  if (ctx.upgrade) {
+    raw = ctx.upgrade.body;
+  } else {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxJsonBody) throw new InvalidArgumentError("request body too large");
+      chunks.push(chunk);
+    }
+    raw = Buffer.concat(chunks);
   }
-  const text = Buffer.concat(chunks).toString("utf8").trim();
+  const text = raw.toString("utf8").trim();
   if (text === "") return fallback;
   try {
     return JSON.parse(text) as T;

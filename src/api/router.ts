@@ -8,8 +8,8 @@ import type { Duplex } from "node:stream";
 export interface RouteContext {
   req: IncomingMessage;
   res: ServerResponse | undefined;
-  /** Set for upgrade requests: the raw connection, and bytes already read past the headers. */
-  upgrade: { socket: Duplex; head: Buffer } | undefined;
+  /** Set for upgrade requests: the raw connection, its request body, and stream bytes already read past it. */
+  upgrade: { socket: Duplex; head: Buffer; body: Buffer } | undefined;
   params: Record<string, string>;
   query: URLSearchParams;
   /** API version the client asked for (from the `/v1.xx` prefix), or the server's default. */

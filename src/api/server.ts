@@ -16,7 +16,10 @@ export function createApiServer(router: Router, log: Logger): Server {
     void dispatch(router, log, req, res, undefined);
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void dispatch(router, log, req, undefined, { socket, head });
+    void splitBody(req, socket, head).then(
+      ({ body, rest }) => dispatch(router, log, req, undefined, { socket, head: rest, body }),
+      () => socket.destroy(),
+    );
   });
   // Long-lived streams (events, logs -f, wait) must not be cut by Node's defaults.
   server.requestTimeout = 0;
@@ -87,6 +90,42 @@ function sendError(res: ServerResponse | undefined, upgrade: RouteContext["upgra
       `HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
+}
+
+/**
+ * On an upgraded connection Node leaves the request body in the raw stream
+ * (dockerode and the docker CLI send exec start options there): take
+ * `Content-Length` bytes as the body; what follows is the client's stdin.
+ */
+async function splitBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  const length = Number(req.headers["content-length"] ?? 0) || 0;
+  let data = head;
+  while (data.length < length) data = Buffer.concat([data, await nextChunk(socket)]);
+  return { body: data.subarray(0, length), rest: data.subarray(length) };
+}
+
+function nextChunk(socket: Duplex): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      socket.off("data", onData);
+      socket.off("error", onError);
+      socket.off("end", onEnd);
+      socket.pause();
+    };
+    const onData = (chunk: Buffer) => {
+      done();
+      resolve(chunk);
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onEnd = () => onError(new Error("connection closed inside the request body"));
+    socket.on("data", onData);
+    socket.once("error", onError);
+    socket.once("end", onEnd);
+    socket.resume();
+  });
 }
 
 class RouteError extends Error {

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "../lib/errors.js";
 import { collect, intFlag, UsageError } from "./command-kit.js";
-import { ramInBytes } from "./format/humanize.js";
+import { ramInBytes } from "../lib/humanize.js";
 
 // ---------- ports (nat.ParsePortSpec) ----------
 

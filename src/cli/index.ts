@@ -8,5 +8,5 @@ export type { HijackedConnection, RequestOptions } from "./client.js";
 export type { CliIo, Terminal } from "./command-kit.js";
 export { demuxStream, encodeFrame, StdcopyParser } from "./stdcopy.js";
 export { GoTemplate, renderTemplate } from "./format/go-template.js";
-export { containerStatusText, humanDuration, humanSize, humanSizeWithPrecision, timeAgo } from "./format/humanize.js";
+export { containerStatusText, humanDuration, humanSize, humanSizeWithPrecision, timeAgo } from "../lib/humanize.js";
 export { parseDaemonArgs } from "./commands/daemon.js";

@@ -335,6 +335,7 @@ export class ContainerService {
       hostname: config.Hostname,
       domainname: config.Domainname || undefined,
       terminal: config.Tty,
+      consoleSize: consoleSizeOf(hostConfig.ConsoleSize),
       readonlyRootfs: hostConfig.ReadonlyRootfs,
       mounts: record.mounts.map(mountInput),
       network: networkNamespaceFor(hostConfig.NetworkMode),
@@ -576,7 +577,7 @@ export class ContainerService {
         return;
       }
       session = s;
-      pipeSession(s, opts, sink);
+      pipeSession(s, { ...opts, tty: record.config.Tty }, sink);
       void s.done.then(() => resolveDone());
     };
     if (record.state.Running) {
@@ -729,15 +730,29 @@ export interface ContainerServiceDeps {
  * bytes to the container's stdin, and the client's EOF as a half-close
  * (which closes the container's stdin when it was started with StdinOnce).
  */
-export function pipeSession(s: AttachSession, opts: { stdin: Readable | undefined; stdout: boolean; stderr: boolean }, sink: OutputSink): void {
+export function pipeSession(s: AttachSession, opts: { stdin: Readable | undefined; stdout: boolean; stderr: boolean; tty: boolean }, sink: OutputSink): void {
   if (opts.stdout) s.stdout.on("data", (d: Buffer) => sink("stdout", d));
   else s.stdout.resume();
   if (opts.stderr) s.stderr.on("data", (d: Buffer) => sink("stderr", d));
   else s.stderr.resume();
   if (opts.stdin) {
     opts.stdin.on("data", (chunk: Buffer) => void s.write(chunk).catch(() => undefined));
-    opts.stdin.once("end", () => s.closeStdin());
+    // With a tty, end of input is a ^D the terminal already sent; closing conmon's
+    // stdin would close the pty master and cut the output short.
+    if (!opts.tty) opts.stdin.once("end", () => s.closeStdin());
   }
+}
+
+function validConsoleSize(v: unknown): [number, number] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isInteger(n) && n >= 0 && n < 65536)) {
+    throw new InvalidArgumentError("ConsoleSize must be [height, width]");
+  }
+  return [v[0], v[1]];
+}
+
+export function consoleSizeOf(v: [number, number] | undefined): { height: number; width: number } | undefined {
+  return v && v[0] > 0 && v[1] > 0 ? { height: v[0], width: v[1] } : undefined;
 }
 
 function mountInput(m: MountPoint): MountInput {
@@ -799,6 +814,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     ExtraHosts: h.ExtraHosts ?? null,
     Tmpfs: h.Tmpfs,
     ShmSize: h.ShmSize ?? 67108864,
+    ConsoleSize: validConsoleSize(h.ConsoleSize),
     Runtime: h.Runtime ?? "runc",
   };
 }

@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { ConflictError, InvalidArgumentError, NotFoundError } from "../lib/errors.js";
 import type { Runtime, ExecHandle } from "../runtime/index.js";
 import { ProcessStartError, resolveUser } from "../runtime/index.js";
-import { pipeSession, type ContainerService, type OutputSink } from "./container-service.js";
+import { consoleSizeOf, pipeSession, type ContainerService, type OutputSink } from "./container-service.js";
 import type { EventBus } from "./events.js";
 
 /** `POST /containers/{id}/exec` body (Docker's ExecConfig). */
@@ -18,6 +18,7 @@ export interface ExecConfig {
   AttachStderr?: boolean;
   Privileged?: boolean;
   DetachKeys?: string;
+  ConsoleSize?: [number, number];
 }
 
 export interface ExecRecord {
@@ -69,7 +70,7 @@ export class ExecService {
    * Starts the process. With a sink, output streams to it until the process
    * exits; `done` resolves then. Starting an exec twice is a 409.
    */
-  async start(id: string, stdin: Readable | undefined, sink: OutputSink | undefined): Promise<{ done: Promise<void> }> {
+  async start(id: string, stdin: Readable | undefined, sink: OutputSink | undefined, consoleSize?: [number, number]): Promise<{ done: Promise<void> }> {
     const exec = this.get(id);
     if (exec.running || exec.exitCode !== null) throw new ConflictError(`Error: Exec command ${id} has already run`);
     const container = this.#containers.runningForExec(exec.containerId);
@@ -85,7 +86,14 @@ export class ExecService {
       handle = await this.#runtime.exec(
         container.id,
         id.slice(0, 32),
-        { args: config.Cmd, env, cwd: config.WorkingDir || container.config.WorkingDir || "/", user, terminal: config.Tty ?? false },
+        {
+          args: config.Cmd,
+          env,
+          cwd: config.WorkingDir || container.config.WorkingDir || "/",
+          user,
+          terminal: config.Tty ?? false,
+          consoleSize: consoleSizeOf(consoleSize ?? config.ConsoleSize),
+        },
         { tty: config.Tty ?? false, openStdin: !!(config.AttachStdin && stdin), attach: sink !== undefined },
       );
     } catch (err) {
@@ -97,7 +105,7 @@ export class ExecService {
     exec.pid = handle.pid;
     this.#events.emit("container", `exec_start: ${config.Cmd.join(" ")}`, container.id, { execID: id, name: container.name });
     if (sink && handle.attach) {
-      pipeSession(handle.attach, { stdin: config.AttachStdin ? stdin : undefined, stdout: true, stderr: true }, sink);
+      pipeSession(handle.attach, { stdin: config.AttachStdin ? stdin : undefined, stdout: true, stderr: true, tty: config.Tty ?? false }, sink);
     }
     const finished = handle.exitCode.then(
       (code) => {

@@ -60,6 +60,8 @@ export interface HostConfig {
   Tmpfs?: Record<string, string>;
   ShmSize?: number;
   Runtime?: string;
+  /** [height, width] of the tty at start (API 1.42+). */
+  ConsoleSize?: [number, number];
 }
 
 /** A mount as the container sees it (`Mounts` in inspect). */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, mkdir, symlink, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveInRoot } from "./scoped-path.js";
+import { InvalidArgumentError } from "./errors.js";
 
 const root = await mkdtemp("/tmp/wharf-test-scoped-");
 after(() => rm(root, { recursive: true, force: true }));
@@ -24,6 +25,6 @@ test("followFinal: false keeps the last symlink itself", async () => {
   assert.equal(await resolveInRoot(root, "etclink"), join(root, "etc"));
 });
 
-test("symlink loops fail with ELOOP", async () => {
-  await assert.rejects(resolveInRoot(root, "loop/x"), (err: NodeJS.ErrnoException) => err.code === "ELOOP");
+test("symlink loops fail clearly", async () => {
+  await assert.rejects(resolveInRoot(root, "loop/x"), InvalidArgumentError);
 });

@@ -1,8 +1,9 @@
 import { lstat, readlink } from "node:fs/promises";
 import { posix } from "node:path";
-import { errnoCode } from "./errors.js";
+import { errnoCode, InvalidArgumentError } from "./errors.js";
 
-const maxSymlinks = 255;
+/** Linux gives up after 40 links in one lookup (MAXSYMLINKS). */
+const maxSymlinks = 40;
 
 /**
  * Resolves `path` inside `root` the way a process chrooted to `root` would:
@@ -40,11 +41,7 @@ export async function resolveInRoot(root: string, path: string, opts: { followFi
       resolved.push(part);
       continue;
     }
-    if (++links > maxSymlinks) {
-      const e = new Error(`too many levels of symbolic links: ${path}`) as NodeJS.ErrnoException;
-      e.code = "ELOOP";
-      throw e;
-    }
+    if (++links > maxSymlinks) throw new InvalidArgumentError(`too many levels of symbolic links resolving ${path}`);
     if (target.startsWith("/")) resolved.length = 0;
     pending.unshift(...target.split("/").filter(Boolean));
   }

@@ -27,7 +27,6 @@ export type { OciSpec, OciProcess, OciMount, OciResources, OciLinux, OciNamespac
 export { ConmonRuntime, type ConmonRuntimeOptions } from "./conmon-runtime.js";
 export { buildOciSpec, buildExecProcess, normalizeCapability, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
 export { resolveUser } from "./user.js";
-export { resolveInRoot } from "./rootfs-path.js";
 export { parseSignal } from "./signals.js";
 export { readLogs, parseTimestamp, formatNano, secondsToNano } from "./logs.js";
 export { ProcessStartError, processStartErrorFrom } from "./process-start-error.js";

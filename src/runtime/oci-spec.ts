@@ -118,6 +118,8 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
     ociVersion: "1.0.2",
     process: {
       terminal: input.terminal,
+      // The tty has the client's size from the first byte (Docker's ConsoleSize), not 0x0 until a resize.
+      ...(input.terminal && input.consoleSize ? { consoleSize: { ...input.consoleSize } } : {}),
       user: userOf(input.user),
       args: [...input.args],
       env: [...input.env],
@@ -157,6 +159,7 @@ export function buildExecProcess(container: OciProcess, input: ProcessInput): Oc
     cwd: input.cwd || container.cwd || "/",
   };
   delete process.consoleSize;
+  if (input.terminal && input.consoleSize) process.consoleSize = { ...input.consoleSize };
   return process;
 }
 

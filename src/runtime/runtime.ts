@@ -97,6 +97,8 @@ export interface ContainerSpecInput {
   domainname?: string;
   /** Allocate a pseudo-terminal (`-t`). */
   terminal: boolean;
+  /** Initial size of that terminal. */
+  consoleSize?: TerminalSize;
   mounts?: MountInput[];
   network: NetworkNamespace;
   /** Host files bind-mounted over the container's /etc files, each optional. */
@@ -119,6 +121,8 @@ export interface ProcessInput {
   cwd?: string;
   user: UserIds;
   terminal: boolean;
+  /** Initial size of the terminal. */
+  consoleSize?: TerminalSize;
 }
 
 // ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, mkdir, writeFile, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveUser } from "./user.js";
-import { resolveInRoot } from "./rootfs-path.js";
+import { resolveInRoot } from "../lib/scoped-path.js";
 import { InvalidArgumentError } from "../lib/errors.js";
 
 describe("resolveUser", () => {

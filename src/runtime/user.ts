@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { ResolvedUser } from "./runtime.js";
-import { resolveInRoot } from "./rootfs-path.js";
+import { resolveInRoot } from "../lib/scoped-path.js";
 import { InvalidArgumentError, errnoCode } from "../lib/errors.js";
 
 interface PasswdEntry {

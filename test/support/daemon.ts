@@ -127,15 +127,26 @@ export interface Result {
   stderr: string;
 }
 
-export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Result> {
+/**
+ * Runs a command; `input` is written to its stdin, then closed. With
+ * `keepStdinOpen`, stdin stays open until the command exits (a terminal
+ * session under `script` ends early when its input does).
+ */
+export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string, keepStdinOpen = false): Promise<Result> {
   return new Promise((resolveRun) => {
     const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
-    if (input !== undefined) child.stdin.end(input);
+    child.on("close", (code) => {
+      child.stdin.destroy();
+      resolveRun({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.on("error", () => undefined);
+    if (keepStdinOpen) {
+      if (input !== undefined) child.stdin.write(input);
+    } else if (input !== undefined) child.stdin.end(input);
     else child.stdin.end();
   });
 }

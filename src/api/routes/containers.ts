@@ -20,7 +20,7 @@ export function containerRoutes(router: Router, deps: ContainerRouteDeps): void 
   const { containers } = deps;
 
   router.add("POST", "/containers/create", async (ctx) => {
-    const body = await readJson<Record<string, unknown>>(ctx.req, {});
+    const body = await readJson<Record<string, unknown>>(ctx, {});
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw new InvalidArgumentError("invalid JSON: expected an object");
     const { HostConfig, NetworkingConfig: _net, ...config } = body;
     void _net;

@@ -7,13 +7,13 @@ import { frame } from "../stdcopy.js";
 
 export function execRoutes(router: Router, execs: ExecService): void {
   router.add("POST", "/containers/{id}/exec", async (ctx) => {
-    const body = await readJson<ExecConfig>(ctx.req, { Cmd: [] });
+    const body = await readJson<ExecConfig>(ctx, { Cmd: [] });
     if (typeof body !== "object" || body === null) throw new InvalidArgumentError("invalid JSON: expected an object");
     sendJson(ctx.res!, 201, { Id: execs.create(ctx.params.id!, body) });
   });
 
   router.add("POST", "/exec/{id}/start", async (ctx) => {
-    const body = await readJson<{ Detach?: boolean; Tty?: boolean }>(ctx.req, {});
+    const body = await readJson<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] }>(ctx, {});
     const exec = execs.get(ctx.params.id!);
     if (body.Detach) {
       await execs.start(exec.id, undefined, undefined);
@@ -23,11 +23,16 @@ export function execRoutes(router: Router, execs: ExecService): void {
     const tty = exec.config.Tty ?? false;
     const stream = hijack(ctx, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
     try {
-      const { done } = await execs.start(exec.id, stream.input, (s, data) => {
-        if ((s === "stdout" && exec.config.AttachStdout !== false) || (s === "stderr" && exec.config.AttachStderr !== false)) {
-          stream.write(tty ? data : frame(s, data));
-        }
-      });
+      const { done } = await execs.start(
+        exec.id,
+        stream.input,
+        (s, data) => {
+          if ((s === "stdout" && exec.config.AttachStdout !== false) || (s === "stderr" && exec.config.AttachStderr !== false)) {
+            stream.write(tty ? data : frame(s, data));
+          }
+        },
+        body.ConsoleSize,
+      );
       await done;
     } catch (err) {
       // The stream is already hijacked: the error can only travel as output.

@@ -100,7 +100,7 @@ export function imageRoutes(router: Router, images: ImageService): void {
     if (!container) throw new InvalidArgumentError("container is required");
     const repo = ctx.query.get("repo") || undefined;
     const tag = ctx.query.get("tag") || undefined;
-    const body = await readJson<Record<string, unknown> | null>(ctx.req, null);
+    const body = await readJson<Record<string, unknown> | null>(ctx, null);
     const changes = applyChanges((body ?? {}) as never, ctx.query.getAll("changes").flatMap((c) => c.split("\n")).filter(Boolean));
     const image = await images.commit(container, {
       ref: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,

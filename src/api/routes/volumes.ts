@@ -14,7 +14,7 @@ export function volumeRoutes(router: Router, volumes: VolumeStore, events: Event
     sendJson(ctx.res!, 200, { Volumes: (await volumes.list()).map(view), Warnings: [] });
   });
   router.add("POST", "/volumes/create", async (ctx) => {
-    const body = await readJson<{ Name?: string; Labels?: Record<string, string> }>(ctx.req, {});
+    const body = await readJson<{ Name?: string; Labels?: Record<string, string> }>(ctx, {});
     const v = await volumes.create(body.Name, { labels: body.Labels });
     events.emit("volume", "create", v.Name, { driver: "local" });
     sendJson(ctx.res!, 201, view(v));

@@ -1,3 +1,4 @@
+import { containerStatusText } from "../../lib/humanize.js";
 import type { ContainerRecord } from "../../container/types.js";
 
 /** `GET /containers/{id}/json`: the record in Docker's ContainerInspectResponse shape. */
@@ -77,7 +78,7 @@ export function summarizeContainer(r: ContainerRecord, imageName: string): Recor
     Ports: [],
     Labels: r.config.Labels,
     State: r.state.Status,
-    Status: humanStatus(r),
+    Status: containerStatusText({ ...r.state, Running: r.state.Running || r.state.Restarting, RemovalInProgress: r.state.Status === "removing" }),
     HostConfig: { NetworkMode: r.hostConfig.NetworkMode },
     NetworkSettings: { Networks: {} },
     Mounts: r.mounts.map(mountView),
@@ -86,36 +87,4 @@ export function summarizeContainer(r: ContainerRecord, imageName: string): Recor
 
 function quoteIfNeeded(s: string): string {
   return /\s/.test(s) ? JSON.stringify(s) : s;
-}
-
-/** Docker's STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created". */
-export function humanStatus(r: ContainerRecord, now = Date.now()): string {
-  const s = r.state;
-  if (s.Status === "removing") return "Removal In Progress";
-  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
-  if (s.Running) {
-    const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
-    return s.Paused ? `${up} (Paused)` : up;
-  }
-  if (s.Dead) return "Dead";
-  if (s.StartedAt === "0001-01-01T00:00:00Z") return "Created";
-  return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
-}
-
-/** go-units HumanDuration. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return "Less than a second";
-  if (seconds === 1) return "1 second";
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes === 1) return "About a minute";
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(minutes / 60);
-  if (hours === 1) return "About an hour";
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(hours / 24 / 365)} years`;
 }

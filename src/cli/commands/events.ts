@@ -2,7 +2,7 @@
 import { encodeFilters } from "../client.js";
 import { collect, newCommand, parseArgs, requireArgs, UsageError, type CliIo } from "../command-kit.js";
 import { GoTemplate } from "../format/go-template.js";
-import { apiTimestamp } from "../format/humanize.js";
+import { apiTimestamp } from "../../lib/humanize.js";
 import { readLines } from "../json-messages.js";
 import { parseFilters } from "./ps.js";
 

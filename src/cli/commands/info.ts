@@ -1,7 +1,7 @@
 /** `wharf info`: GET /info, laid out like `docker info` (or rendered with --format). */
 import { describeError, newCommand, parseArgs, requireArgs, type CliIo } from "../command-kit.js";
 import { GoTemplate } from "../format/go-template.js";
-import { bytesSize } from "../format/humanize.js";
+import { bytesSize } from "../../lib/humanize.js";
 import { packageVersion } from "../build-info.js";
 
 type Info = Record<string, unknown> & {

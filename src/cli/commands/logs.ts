@@ -1,7 +1,7 @@
 /** `wharf logs`: GET /containers/{id}/logs, demuxed unless the container has a tty. */
 import { newCommand, parseArgs, requireArgs, UsageError, type CliIo } from "../command-kit.js";
 import { inspectContainer } from "../attach-session.js";
-import { apiTimestamp } from "../format/humanize.js";
+import { apiTimestamp } from "../../lib/humanize.js";
 import { copyStream, demuxStream } from "../stdcopy.js";
 
 export interface LogsOptions {

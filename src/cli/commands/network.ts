@@ -6,7 +6,7 @@ import { encodeFilters } from "../client.js";
 import { collect, forEachTarget, newCommand, parseArgs, requireArgs, UsageError, type CliIo } from "../command-kit.js";
 import { GoTemplate } from "../format/go-template.js";
 import { renderRows } from "../format/table.js";
-import { truncateId } from "../format/humanize.js";
+import { truncateId } from "../../lib/humanize.js";
 import { inspectJson } from "./inspect.js";
 import { parseFilters } from "./ps.js";
 import { parseLabels } from "../container-opts.js";

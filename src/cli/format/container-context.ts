@@ -2,7 +2,7 @@
  * The fields `ps --format` templates see (docker's ContainerContext), built
  * from one entry of `GET /containers/json`.
  */
-import { ellipsis, humanSizeWithPrecision, timeAgo, truncateId } from "./humanize.js";
+import { ellipsis, humanSizeWithPrecision, timeAgo, truncateId } from "../../lib/humanize.js";
 
 export interface ApiPort {
   IP?: string;

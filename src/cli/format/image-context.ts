@@ -1,5 +1,5 @@
 /** The fields `images --format` and `history --format` templates see (docker's ImageContext/HistoryContext). */
-import { ellipsis, humanSize, humanSizeWithPrecision, timeAgo, truncateId } from "./humanize.js";
+import { ellipsis, humanSize, humanSizeWithPrecision, timeAgo, truncateId } from "../../lib/humanize.js";
 import { goTimeString } from "./container-context.js";
 
 export interface ApiImage {

@@ -2,10 +2,10 @@
  * Human-readable durations, sizes and times exactly as the docker CLI prints
  * them (github.com/docker/go-units: HumanDuration, HumanSizeWithPrecision,
  * BytesSize, RAMInBytes), so scripts that parse `docker ps` keep working.
- * The daemon may reuse `containerStatusText` for the `Status` field of
- * `GET /containers/json`.
+ * Shared by the CLI (ps, images) and the daemon (the `Status` field of
+ * `GET /containers/json`).
  */
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { InvalidArgumentError } from "./errors.js";
 
 /** go-units HumanDuration: "Less than a second", "About a minute", "3 hours", "2 weeks". */
 export function humanDuration(ms: number): string {
