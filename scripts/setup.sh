@@ -20,7 +20,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
-npx tsc -p tsconfig.json
+node_modules/.bin/tsc -p tsconfig.json
 
 # The base image, made from Debian's busybox-static (no internet needed).
 if [ ! -f .cache/busybox.tar ] || [ scripts/make-busybox-image.sh -nt .cache/busybox.tar ]; then
