@@ -7,21 +7,13 @@ import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { errnoCode, InvalidArgumentError, NotFoundError } from "../lib/errors.js";
 import { resolveInRoot } from "../lib/scoped-path.js";
+import { goFileMode, type PathStat } from "../lib/path-stat.js";
 
 /**
  * `docker cp` support: stat, tar out and tar in of paths inside a container's
  * root filesystem. Paths resolve as inside the container (symlinks cannot
  * lead out). https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerArchive
  */
-export interface PathStat {
-  name: string;
-  size: number;
-  /** Go's os.FileMode bits, which the docker CLI decodes. */
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
-
 export async function statPath(root: string, path: string, containerName: string): Promise<{ hostPath: string; stat: PathStat; stats: Stats }> {
   const hostPath = await resolveInRoot(root, path, { followFinal: false });
   let stats: Stats;
@@ -100,19 +92,4 @@ export async function extractionPoint(root: string, path: string, containerName:
   if (!st) throw new NotFoundError(`Could not find the file ${path} in container ${containerName}`);
   if (!st.isDirectory()) throw new InvalidArgumentError(`extraction point is not a directory`);
   return hostPath;
-}
-
-/** Unix mode bits → Go os.FileMode (type bits live in the high bits there). */
-export function goFileMode(st: Stats): number {
-  let m = st.mode & 0o777;
-  if (st.mode & 0o4000) m |= 1 << 23; // setuid
-  if (st.mode & 0o2000) m |= 1 << 22; // setgid
-  if (st.mode & 0o1000) m |= 1 << 20; // sticky
-  if (st.isDirectory()) m |= 1 << 31;
-  else if (st.isSymbolicLink()) m |= 1 << 27;
-  else if (st.isFIFO()) m |= 1 << 25;
-  else if (st.isSocket()) m |= 1 << 24;
-  else if (st.isCharacterDevice()) m |= (1 << 26) | (1 << 21);
-  else if (st.isBlockDevice()) m |= 1 << 26;
-  return m >>> 0;
 }

@@ -1,6 +1,7 @@
 import { archivePath, extractionPoint, statPath } from "../../container/archive.js";
 import type { ContainerService } from "../../container/container-service.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
+import { encodePathStat } from "../../lib/path-stat.js";
 import { unpackLayer } from "../../snapshot/index.js";
 import { sendNoContent } from "../http-io.js";
 import type { Router } from "../router.js";
@@ -19,7 +20,7 @@ export function archiveRoutes(router: Router, containers: ContainerService): voi
     const { record, root, release } = await containers.rootfsFor(ctx.params.id!);
     try {
       const { stat } = await statPath(root, pathOf(ctx.query), record.name);
-      ctx.res!.setHeader(statHeader, Buffer.from(JSON.stringify(stat)).toString("base64"));
+      ctx.res!.setHeader(statHeader, encodePathStat(stat));
       sendNoContent(ctx.res!, 200);
     } finally {
       await release();
@@ -31,7 +32,7 @@ export function archiveRoutes(router: Router, containers: ContainerService): voi
     try {
       const { stat, tar } = await archivePath(root, pathOf(ctx.query), record.name);
       const res = ctx.res!;
-      res.writeHead(200, { "Content-Type": "application/x-tar", [statHeader]: Buffer.from(JSON.stringify(stat)).toString("base64") });
+      res.writeHead(200, { "Content-Type": "application/x-tar", [statHeader]: encodePathStat(stat) });
       tar.pipe(res);
       await new Promise<void>((resolve) => res.once("close", resolve));
     } finally {

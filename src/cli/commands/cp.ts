@@ -14,26 +14,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { InvalidArgumentError, NotFoundError } from "../../lib/errors.js";
+import { isDirMode, isSymlinkMode, type PathStat } from "../../lib/path-stat.js";
 import { newCommand, parseArgs, requireArgs, UsageError, type CliIo } from "../command-kit.js";
-
-export interface PathStat {
-  name: string;
-  size: number;
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
-
-/** Go's os.ModeDir / os.ModeSymlink bits, as the stat header carries them. */
-const goModeDir = 2 ** 31;
-const goModeSymlink = 2 ** 27;
-
-export function isDirMode(mode: number): boolean {
-  return Math.floor(mode / goModeDir) % 2 === 1;
-}
-export function isSymlinkMode(mode: number): boolean {
-  return Math.floor(mode / goModeSymlink) % 2 === 1;
-}
 
 export interface CpArg {
   container?: string;
