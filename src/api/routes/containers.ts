@@ -125,8 +125,10 @@ export function containerRoutes(router: Router, deps: ContainerRouteDeps): void 
     const stderr = queryBool(ctx.query, "stderr");
     if (!stdout && !stderr) throw new InvalidArgumentError("Bad parameters: you must choose at least one stream");
     const tailRaw = ctx.query.get("tail");
-    const tail = tailRaw === null || tailRaw === "" || tailRaw === "all" ? undefined : Number(tailRaw);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidArgumentError(`invalid tail value: ${tailRaw}`);
+    const tailNumber = tailRaw === null || tailRaw === "" || tailRaw === "all" ? undefined : Number(tailRaw);
+    if (tailNumber !== undefined && !Number.isInteger(tailNumber)) throw new InvalidArgumentError(`invalid tail value: ${tailRaw}`);
+    // Docker reads a negative tail as "all".
+    const tail = tailNumber !== undefined && tailNumber >= 0 ? tailNumber : undefined;
     const timestamps = queryBool(ctx.query, "timestamps");
     const res = ctx.res!;
     res.writeHead(200, { "Content-Type": record.config.Tty ? rawStream : multiplexedStream });
