@@ -13,8 +13,10 @@ import {
 import type { Logger } from "../lib/logger.js";
 import type { ImageStore, ImageRecord } from "../image/index.js";
 import type { Snapshotter } from "../snapshot/index.js";
-import type { Runtime, AttachSession, LogEntry, MountInput, NetworkNamespace } from "../runtime/index.js";
+import type { Runtime, AttachSession, LogEntry, MountInput } from "../runtime/index.js";
 import { buildOciSpec, ProcessStartError, resolveUser, readLogs } from "../runtime/index.js";
+import type { NetworkManager } from "../network/index.js";
+import { ContainerNetworking, networksOf, type JoinedNetwork } from "./container-network.js";
 import type { ContainerStore } from "./container-store.js";
 import type { EventBus } from "./events.js";
 import { fromMountSpec, parseBind, type MountRequest } from "./mounts.js";
@@ -26,6 +28,7 @@ import {
   type ContainerConfig,
   type ContainerRecord,
   type ContainerState,
+  type EndpointConfig,
   type HostConfig,
   type MountPoint,
 } from "./types.js";
@@ -34,6 +37,8 @@ export interface CreateRequest {
   name?: string;
   config: Partial<ContainerConfig>;
   hostConfig: Partial<HostConfig>;
+  /** `NetworkingConfig.EndpointsConfig`: per-network aliases and addresses. */
+  endpoints?: Record<string, EndpointConfig>;
 }
 
 export type WaitCondition = "not-running" | "next-exit" | "removed";
@@ -84,9 +89,11 @@ export class ContainerService {
   readonly #entries = new Map<string, Entry>();
   readonly #names = new Map<string, string>();
   readonly #deps: ContainerServiceDeps;
+  readonly #net: ContainerNetworking;
 
   constructor(deps: ContainerServiceDeps) {
     this.#deps = deps;
+    this.#net = new ContainerNetworking(deps.network, (ref) => this.get(ref));
   }
 
   // ---------------------------------------------------------------- lookup
@@ -143,6 +150,7 @@ export class ContainerService {
     const argv = [...entrypoint, ...cmd];
     if (argv.length === 0) throw new InvalidArgumentError("No command specified");
 
+    const networks = this.#net.plan(config, hostConfig, req.endpoints, config.Hostname !== "");
     const id = randomBytes(32).toString("hex");
     if (!config.Hostname) config.Hostname = id.slice(0, 12);
     const name = this.#claimName(req.name, id);
@@ -171,6 +179,7 @@ export class ContainerService {
         hostConfig,
         state: initialState(),
         mounts,
+        networks,
         restartCount: 0,
         manuallyStopped: false,
         logPath: join(store.dir(id), `${id}-json.log`),
@@ -277,7 +286,10 @@ export class ContainerService {
     const { runtime, snapshotter } = this.#deps;
     const merged = await snapshotter.mount(record.id);
     try {
-      const spec = await this.#spec(record, merged);
+      // A sandbox left by an exit not yet processed would make the attach fail.
+      if (this.#net.sandboxOf(record.id)) await this.#net.leave(record.id);
+      const joined = await this.#net.join(record);
+      const spec = await this.#spec(record, merged, joined);
       await runtime.delete(record.id, { force: true }).catch(() => undefined);
       const { pid } = await runtime.create(record.id, spec, {
         tty: record.config.Tty,
@@ -308,6 +320,7 @@ export class ContainerService {
       this.#emit(record, "start");
     } catch (err) {
       await runtime.delete(record.id, { force: true }).catch(() => undefined);
+      await this.#net.leave(record.id).catch((e: unknown) => this.#deps.log.warn(`network teardown ${record.id}: ${String(e)}`));
       await snapshotter.unmount(record.id).catch(() => undefined);
       const message = err instanceof Error ? err.message : String(err);
       record.state = { ...record.state, Error: message, ExitCode: err instanceof ProcessStartError ? err.exitCode : 128 };
@@ -317,10 +330,12 @@ export class ContainerService {
     }
   }
 
-  async #spec(record: ContainerRecord, rootfs: string) {
+  async #spec(record: ContainerRecord, rootfs: string, net: JoinedNetwork) {
     const { config, hostConfig } = record;
     const user = await resolveUser(rootfs, config.User);
-    const env = [...config.Env];
+    // Link variables first: the container's own settings win, as in Docker.
+    const own = new Set(config.Env.map((e) => e.split("=", 1)[0]));
+    const env = [...net.env.filter((e) => !own.has(e.split("=", 1)[0])), ...config.Env];
     const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
     if (!has("PATH")) env.unshift(defaultPath);
     if (!has("HOSTNAME")) env.push(`HOSTNAME=${config.Hostname}`);
@@ -338,7 +353,8 @@ export class ContainerService {
       consoleSize: consoleSizeOf(hostConfig.ConsoleSize),
       readonlyRootfs: hostConfig.ReadonlyRootfs,
       mounts: record.mounts.map(mountInput),
-      network: networkNamespaceFor(hostConfig.NetworkMode),
+      network: net.namespace,
+      etcFiles: net.etcFiles,
       cgroupsPath: `/wharf/${record.id}`,
       shmSize: hostConfig.ShmSize,
     });
@@ -367,6 +383,7 @@ export class ContainerService {
       FinishedAt: new Date().toISOString(),
     };
     await runtime.delete(record.id, { force: true }).catch((err: unknown) => log.warn(`runtime delete ${record.id}: ${String(err)}`));
+    await this.#net.leave(record.id).catch((err: unknown) => log.warn(`network teardown ${record.id}: ${String(err)}`));
     await snapshotter.unmount(record.id).catch((err: unknown) => log.warn(`unmount ${record.id}: ${String(err)}`));
     await store.save(record).catch((err: unknown) => log.error(`saving ${record.id}: ${String(err)}`));
     this.#emit(record, "die", { exitCode: String(code) });
@@ -490,7 +507,46 @@ export class ContainerService {
     this.#names.delete(oldName);
     entry.record.name = name;
     await this.#deps.store.save(entry.record);
+    await this.#deps.network.rename(entry.record.id, name).catch((err: unknown) => this.#deps.log.warn(`network rename ${entry.record.id}: ${String(err)}`));
     this.#emit(entry.record, "rename", { oldName: `/${oldName}` });
+  }
+
+  // ---------------------------------------------------------------- networks
+
+  /** The container's live sandbox (addresses, bound ports, /etc files), if it has one. */
+  sandboxOf(ref: string): ReturnType<ContainerNetworking["sandboxOf"]> {
+    return this.#net.sandboxOf(this.#entry(ref).record.id);
+  }
+
+  /** `docker network connect`: remembered for the next start, and wired now if the container runs. */
+  async connectNetwork(ref: string, network: string, cfg: EndpointConfig): Promise<void> {
+    const entry = this.#entry(ref);
+    await this.#locked(entry, async () => {
+      const { record } = entry;
+      const name = this.#net.checkConnect(record, network, cfg);
+      if (this.#net.sandboxOf(record.id)) {
+        await this.#deps.network.connect(record.id, name, { aliases: cfg.Aliases ?? undefined, ipv4: cfg.IPAMConfig?.IPv4Address || undefined });
+      }
+      record.networks = { ...networksOf(record), [name]: { ...cfg } };
+      await this.#deps.store.save(record);
+    });
+  }
+
+  /** `docker network disconnect`. */
+  async disconnectNetwork(ref: string, network: string, force: boolean): Promise<void> {
+    const entry = this.#entry(ref);
+    await this.#locked(entry, async () => {
+      const { record } = entry;
+      const name = this.#deps.network.get(network).Name;
+      const networks = { ...networksOf(record) };
+      if (!networks[name] && !force) throw new NotFoundError(`container ${record.id} is not connected to network ${name}`);
+      if (this.#net.sandboxOf(record.id)?.endpoints.some((e) => e.network === name)) {
+        await this.#deps.network.disconnect(record.id, name, force);
+      }
+      delete networks[name];
+      record.networks = networks;
+      await this.#deps.store.save(record);
+    });
   }
 
   // ---------------------------------------------------------------- remove
@@ -520,6 +576,7 @@ export class ContainerService {
     }
     record.state = { ...record.state, Status: "removing" };
     await runtime.delete(record.id, { force: true }).catch(() => undefined);
+    await this.#net.leave(record.id);
     await snapshotter.remove(record.id);
     for (const m of record.mounts) {
       if (m.Type !== "volume" || !m.Name) continue;
@@ -686,6 +743,7 @@ export class ContainerService {
       await store.remove(id);
     }
     const toStart: Entry[] = [];
+    const live: string[] = [];
     for (const record of records) {
       const entry: Entry = { record, lock: Promise.resolve(), exitWaiters: [], removeWaiters: [], pendingAttach: [], stopping: false };
       this.#entries.set(record.id, entry);
@@ -696,6 +754,7 @@ export class ContainerService {
         const alive = code === null && (await runtime.state(record.id).catch(() => null)) !== null;
         if (alive) {
           log.info(`re-adopted running container ${record.id.slice(0, 12)}`);
+          live.push(record.id);
           this.#watchExit(entry);
           continue;
         }
@@ -707,6 +766,8 @@ export class ContainerService {
         if (!record.state.Running && record.state.StartedAt !== zeroTime) toStart.push(entry);
       }
     }
+    // Sandboxes of containers that are gone are removed; live ones keep theirs.
+    await this.#deps.network.recover(live);
     for (const entry of toStart) {
       entry.record.manuallyStopped = false;
       this.#locked(entry, () => this.#start(entry)).catch((err: unknown) => log.error(`restarting ${entry.record.id}: ${String(err)}`));
@@ -721,6 +782,7 @@ export interface ContainerServiceDeps {
   snapshotter: Snapshotter;
   runtime: Runtime;
   volumes: VolumeStore;
+  network: NetworkManager;
   events: EventBus;
   log: Logger;
 }
@@ -780,12 +842,6 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-function networkNamespaceFor(mode: string): NetworkNamespace {
-  if (mode === "host") return { kind: "host" };
-  // Until bridge networking lands, every other mode gets its own namespace with loopback only.
-  return { kind: "new" };
-}
-
 /** Fills Docker's defaults and validates what clients send in HostConfig. */
 export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostConfig {
   const h = hc ?? {};
@@ -806,12 +862,15 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     RestartPolicy: restart,
     AutoRemove: h.AutoRemove ?? false,
     VolumesFrom: h.VolumesFrom ?? null,
-    Links: h.Links ?? null,
+    Links: stringArray(h.Links, "Links"),
     PublishAllPorts: h.PublishAllPorts ?? false,
     Privileged: h.Privileged ?? false,
     ReadonlyRootfs: h.ReadonlyRootfs ?? false,
     Init: h.Init ?? null,
-    ExtraHosts: h.ExtraHosts ?? null,
+    ExtraHosts: stringArray(h.ExtraHosts, "ExtraHosts"),
+    Dns: stringArray(h.Dns, "Dns") ?? [],
+    DnsSearch: stringArray(h.DnsSearch, "DnsSearch") ?? [],
+    DnsOptions: stringArray(h.DnsOptions, "DnsOptions") ?? [],
     Tmpfs: h.Tmpfs,
     ShmSize: h.ShmSize ?? 67108864,
     ConsoleSize: validConsoleSize(h.ConsoleSize),
@@ -869,6 +928,14 @@ export function mergeConfig(cfg: Partial<ContainerConfig>, image: ImageConfigBod
     StopSignal: cfg.StopSignal ?? image.StopSignal,
     StopTimeout: cfg.StopTimeout,
   };
+}
+
+function stringArray(v: unknown, field: string): string[] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    throw new InvalidArgumentError(`json: cannot unmarshal ${typeof v} into Go struct field HostConfig.${field} of type []string`);
+  }
+  return [...v];
 }
 
 function checkStringArray(v: unknown, field: string): void {

@@ -57,11 +57,21 @@ export interface HostConfig {
   ReadonlyRootfs: boolean;
   Init?: boolean | null;
   ExtraHosts?: string[] | null;
+  /** `--dns`, `--dns-search`, `--dns-option`. */
+  Dns?: string[] | null;
+  DnsSearch?: string[] | null;
+  DnsOptions?: string[] | null;
   Tmpfs?: Record<string, string>;
   ShmSize?: number;
   Runtime?: string;
   /** [height, width] of the tty at start (API 1.42+). */
   ConsoleSize?: [number, number];
+}
+
+/** A container's settings on one network (`NetworkingConfig.EndpointsConfig[name]` on create, `docker network connect`). */
+export interface EndpointConfig {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string } | null;
 }
 
 /** A mount as the container sees it (`Mounts` in inspect). */
@@ -108,6 +118,12 @@ export interface ContainerRecord {
   hostConfig: HostConfig;
   state: ContainerState;
   mounts: MountPoint[];
+  /**
+   * The networks the container joins when it starts, by network name (the
+   * default bridge is `bridge`). Empty for `host`, `none` and `container:`
+   * modes. Absent in records written before networking existed.
+   */
+  networks?: Record<string, EndpointConfig>;
   restartCount: number;
   /** Set by an explicit stop or kill: `always` does not restart it until the daemon restarts, `unless-stopped` never. */
   manuallyStopped: boolean;

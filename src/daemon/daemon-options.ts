@@ -11,6 +11,14 @@ export interface DaemonOptions {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Group owning the unix socket (created if missing). Default `wharf`. */
   group: string;
+  /** The default bridge's address and prefix (`--bip`). Default `10.213.0.1/16`, clear of Docker's 172.17/16. */
+  bip?: string;
+  /** The default bridge's device (`-b/--bridge`; created if missing). Default `wharf0`. */
+  bridge?: string;
+  /** Where user-defined networks get their /24 (`--default-address-pool base=…`). Default `10.214.0.0/16`. */
+  addressPool?: string;
+  /** Prefix of the daemon's iptables chains, so several daemons can run side by side. Default `WHARF`. */
+  iptablesChainPrefix?: string;
 }
 
 export const defaultDaemonOptions: DaemonOptions = {

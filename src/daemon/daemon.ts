@@ -42,7 +42,12 @@ export async function startDaemon(options: DaemonOptions): Promise<void> {
       s.close();
       s.closeAllConnections();
     }
-    void releasePid().finally(() => process.exit(0));
+    // Port reservations and DNS servers end with the process; the kernel state stays for live restore.
+    void engine.networks
+      .close()
+      .catch((err: unknown) => log.warn(`closing networks: ${String(err)}`))
+      .then(releasePid)
+      .finally(() => process.exit(0));
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));

@@ -7,6 +7,7 @@ import { ExecService } from "../container/exec-service.js";
 import { ImageService } from "../container/image-service.js";
 import { VolumeStore } from "../container/volume-store.js";
 import { LocalImageStore } from "../image/index.js";
+import { LinuxNetworkManager, type NetworkManager } from "../network/index.js";
 import type { Logger } from "../lib/logger.js";
 import { ConmonRuntime } from "../runtime/index.js";
 import { OverlaySnapshotter } from "../snapshot/index.js";
@@ -18,6 +19,7 @@ export interface Engine {
   execs: ExecService;
   images: ImageService;
   volumes: VolumeStore;
+  networks: NetworkManager;
   events: EventBus;
 }
 
@@ -29,6 +31,15 @@ export async function createEngine(options: DaemonOptions, log: Logger): Promise
   const volumes = new VolumeStore(join(options.dataRoot, "volumes"));
   await volumes.init();
   const events = new EventBus();
+  const networks = await LinuxNetworkManager.open({
+    dataRoot: options.dataRoot,
+    execRoot: options.execRoot,
+    log,
+    bridgeCidr: options.bip,
+    bridgeName: options.bridge,
+    poolCidr: options.addressPool,
+    chainPrefix: options.iptablesChainPrefix,
+  });
   const images = new ImageService(imageStore, snapshotter, events, log);
   const containers = new ContainerService({
     store: new ContainerStore(join(options.dataRoot, "containers")),
@@ -37,11 +48,12 @@ export async function createEngine(options: DaemonOptions, log: Logger): Promise
     snapshotter,
     runtime,
     volumes,
+    network: networks,
     events,
     log,
   });
   images.attachContainers(containers);
   await containers.recover();
   const execs = new ExecService(containers, runtime, events);
-  return { containers, execs, images, volumes, events };
+  return { containers, execs, images, volumes, networks, events };
 }

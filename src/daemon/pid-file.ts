@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import { ConflictError, errnoCode } from "../lib/errors.js";
 
@@ -27,11 +28,17 @@ export async function acquirePidFile(path: string): Promise<() => Promise<void>>
   throw new ConflictError(`could not take the pid file ${path}`);
 }
 
+/** A zombie (a killed daemon nobody reaped yet) is not alive: its state in /proc is `Z`. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return errnoCode(err) === "EPERM";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
   }
 }

@@ -49,7 +49,7 @@ import {
 import { Firewall, type FirewallPort, type FirewallState } from "./firewall.js";
 import { ensureBridges, deleteBridges, enableForwarding } from "./bridge.js";
 import { addInterfaces, createNetns, deleteLinks, hostRoutes, listLinks, newHostIfName, removeNetns, setDefaultRoute, type VethSpec } from "./netns.js";
-import { PortInUseError, PortReservations } from "./port-reservations.js";
+import { PortInUseError, PortReservations, type HostPort } from "./port-reservations.js";
 import { DnsServer, type DnsResolver } from "./dns-server.js";
 import {
   parseExtraHost,
@@ -738,9 +738,22 @@ export class LinuxNetworkManager implements NetworkManager {
         throw new InvalidArgumentError(`invalid container port ${p.containerPort}`);
       }
       if (!Number.isInteger(p.hostPort) || p.hostPort < 0 || p.hostPort > 65535) throw new InvalidArgumentError(`invalid host port ${p.hostPort}`);
+      const last = p.hostPortEnd ?? p.hostPort;
+      if (!Number.isInteger(last) || last < p.hostPort || last > 65535) throw new InvalidArgumentError(`invalid host port range ${p.hostPort}-${last}`);
       const hostIp = p.hostIp === "0.0.0.0" ? "" : p.hostIp;
-      const hostPort = await this.#ports.reserve({ protocol: p.protocol, hostIp, hostPort: p.hostPort });
+      const hostPort = await this.#reserveInRange({ protocol: p.protocol, hostIp, hostPort: p.hostPort }, last);
       rec.ports.push({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort });
+    }
+  }
+
+  /** The first free port of `p.hostPort..last`; the last one's error when all are taken. */
+  async #reserveInRange(p: HostPort, last: number): Promise<number> {
+    for (let port = p.hostPort; ; port++) {
+      try {
+        return await this.#ports.reserve({ ...p, hostPort: port });
+      } catch (err) {
+        if (!(err instanceof PortInUseError) || port >= last) throw err;
+      }
     }
   }
 

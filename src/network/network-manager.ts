@@ -148,6 +148,8 @@ export interface PortBinding {
   hostIp: string;
   /** 0 = pick a free port from the kernel's ephemeral range. */
   hostPort: number;
+  /** With `hostPort`, a range (`-p 8000-8010:80`): the first free port of hostPort..hostPortEnd is taken. */
+  hostPortEnd?: number;
 }
 
 export interface EndpointRequest {

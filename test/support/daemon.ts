@@ -1,8 +1,11 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { LinuxNetworkManager, type NetworkManagerOptions } from "../../src/network/index.js";
+import { silentLogger } from "../../src/lib/logger.js";
 
 const run = promisify(execFile);
 export const repoRoot = resolve(import.meta.dirname, "../../..");
@@ -18,6 +21,11 @@ export class TestDaemon {
   readonly dir: string;
   readonly socket: string;
   readonly host: string;
+  /**
+   * This daemon's own default bridge, address ranges and iptables chains, so
+   * test daemons never touch a dev daemon's `wharf0`/`WHARF` (or each other's).
+   */
+  readonly net: { bridge: string; bip: string; gateway: string; pool: string; chainPrefix: string };
   #proc: ChildProcess | undefined;
   #log = "";
 
@@ -25,6 +33,10 @@ export class TestDaemon {
     this.dir = dir;
     this.socket = join(dir, "wharf.sock");
     this.host = `unix://${this.socket}`;
+    const tag = randomBytes(3).toString("hex");
+    const b = parseInt(tag.slice(0, 2), 16);
+    const gateway = `10.${250 + (b % 4)}.${parseInt(tag.slice(2, 4), 16)}.1`;
+    this.net = { bridge: `wd${tag}0`, bip: `${gateway}/24`, gateway, pool: `10.${196 + (b % 4)}.0.0/16`, chainPrefix: `WHARF-D${tag}` };
   }
 
   static async start(opts: { loadBusybox?: boolean } = {}): Promise<TestDaemon> {
@@ -52,9 +64,10 @@ export class TestDaemon {
 
   /** Starts (or restarts) the daemon process and waits until it answers. */
   async launch(): Promise<void> {
-    const proc = spawn(process.execPath, [wharfBin, "daemon", "-H", this.host, "--data-root", this.dataRoot, "--exec-root", this.execRoot, "--log-level", "debug"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const n = this.net;
+    const args = ["daemon", "-H", this.host, "--data-root", this.dataRoot, "--exec-root", this.execRoot, "--log-level", "debug"];
+    args.push("--bip", n.bip, "--bridge", n.bridge, "--default-address-pool", `base=${n.pool},size=24`, "--iptables-chain-prefix", n.chainPrefix);
+    const proc = spawn(process.execPath, [wharfBin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     proc.stdout!.on("data", (d: Buffer) => (this.#log += d.toString()));
     proc.stderr!.on("data", (d: Buffer) => (this.#log += d.toString()));
     this.#proc = proc;
@@ -100,6 +113,18 @@ export class TestDaemon {
     return runCommand("docker", args, { ...this.env(), DOCKER_CONFIG: join(this.dir, "docker-config") }, opts.input);
   }
 
+  /** The daemon's network options, to open a manager on its state (teardown, inspection). */
+  networkOptions(): NetworkManagerOptions {
+    const n = this.net;
+    return { dataRoot: this.dataRoot, execRoot: this.execRoot, bridgeName: n.bridge, bridgeCidr: n.bip, poolCidr: n.pool, chainPrefix: n.chainPrefix, log: silentLogger };
+  }
+
+  /** With the daemon stopped: removes its bridges, iptables chains, netns files and veths. */
+  async teardownNetwork(): Promise<void> {
+    const m = await LinuxNetworkManager.open(this.networkOptions());
+    await m.teardownAll();
+  }
+
   async stop(): Promise<void> {
     try {
       if (await this.ping()) {
@@ -115,6 +140,7 @@ export class TestDaemon {
         await exited;
       }
       await killLeftovers(this.execRoot);
+      await this.teardownNetwork();
       await unmountUnder(this.dir);
       await rm(this.dir, { recursive: true, force: true });
     }

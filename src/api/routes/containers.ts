@@ -1,14 +1,17 @@
 import type { ContainerService, WaitCondition } from "../../container/container-service.js";
+import { networksOf } from "../../container/container-network.js";
 import type { ContainerRecord } from "../../container/types.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { hijack } from "../hijack.js";
 import { queryBool, queryFilters, queryInt, readJson, sendJson, sendNoContent } from "../http-io.js";
 import type { Router, RouteContext } from "../router.js";
 import { frame } from "../stdcopy.js";
-import { inspectContainer, summarizeContainer } from "../views/container-view.js";
+import type { NetworkStore } from "../../network/index.js";
+import { inspectContainer, summarizeContainer, type NetworkLookup } from "../views/container-view.js";
 
 export interface ContainerRouteDeps {
   containers: ContainerService;
+  networks: NetworkStore;
   /** Image ID for a reference, used by the `ancestor` filter; undefined if unknown. */
   resolveImageId(ref: string): Promise<string | undefined>;
 }
@@ -17,16 +20,21 @@ const rawStream = "application/vnd.docker.raw-stream";
 const multiplexedStream = "application/vnd.docker.multiplexed-stream";
 
 export function containerRoutes(router: Router, deps: ContainerRouteDeps): void {
-  const { containers } = deps;
+  const { containers, networks } = deps;
+  const networkLookup = (r: ContainerRecord): NetworkLookup => ({
+    sandbox: containers.sandboxOf(r.id),
+    networkId: (name) => networks.list().find((n) => n.Name === name)?.Id,
+  });
 
   router.add("POST", "/containers/create", async (ctx) => {
     const body = await readJson<Record<string, unknown>>(ctx, {});
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw new InvalidArgumentError("invalid JSON: expected an object");
-    const { HostConfig, NetworkingConfig: _net, ...config } = body;
-    void _net;
+    const { HostConfig, NetworkingConfig, ...config } = body;
     if (HostConfig !== undefined && (typeof HostConfig !== "object" || HostConfig === null)) throw new InvalidArgumentError("HostConfig must be an object");
+    if (NetworkingConfig != null && (typeof NetworkingConfig !== "object" || Array.isArray(NetworkingConfig))) throw new InvalidArgumentError("NetworkingConfig must be an object");
+    const endpoints = (NetworkingConfig as { EndpointsConfig?: Record<string, never> } | null | undefined)?.EndpointsConfig ?? undefined;
     const name = ctx.query.get("name") ?? undefined;
-    const { id, warnings } = await containers.create({ name, config: config as never, hostConfig: (HostConfig ?? {}) as never });
+    const { id, warnings } = await containers.create({ name, config: config as never, hostConfig: (HostConfig ?? {}) as never, endpoints });
     sendJson(ctx.res!, 201, { Id: id, Warnings: warnings });
   });
 
@@ -38,11 +46,11 @@ export function containerRoutes(router: Router, deps: ContainerRouteDeps): void 
     if (!all && !filters.has("status") && limit <= 0) list = list.filter((r) => r.state.Running || r.state.Restarting);
     list = await applyFilters(list, filters, deps);
     if (limit > 0) list = list.slice(0, limit);
-    sendJson(ctx.res!, 200, list.map((r) => summarizeContainer(r, r.config.Image)));
+    sendJson(ctx.res!, 200, list.map((r) => summarizeContainer(r, r.config.Image, networkLookup(r))));
   });
 
   router.add("GET", "/containers/{id}/json", async (ctx) => {
-    sendJson(ctx.res!, 200, inspectContainer(containers.get(ctx.params.id!)));
+    sendJson(ctx.res!, 200, inspectContainer(containers.get(ctx.params.id!), networkLookup(containers.get(ctx.params.id!))));
   });
 
   router.add("POST", "/containers/{id}/start", async (ctx) => {
@@ -226,6 +234,23 @@ async function applyFilters(list: ContainerRecord[], filters: Map<string, string
         list = list.filter((r) => ids.has(r.image) || values.includes(r.config.Image));
         break;
       }
+      case "network": {
+        const names = values.map((v) => deps.networks.list().find((n) => n.Name === v || n.Id.startsWith(v))?.Name ?? v);
+        list = list.filter((r) => names.some((n) => n in networksOf(r)));
+        break;
+      }
+      case "publish":
+      case "expose":
+        list = list.filter((r) => {
+          const bound = deps.containers.sandboxOf(r.id)?.ports ?? [];
+          return values.some((v) => {
+            const [port, proto = "tcp"] = v.split("/");
+            return key === "expose"
+              ? Object.keys(r.config.ExposedPorts ?? {}).some((k) => k === `${port}/${proto}` || (k === port && proto === "tcp"))
+              : bound.some((b) => String(b.hostPort) === port && b.protocol === proto);
+          });
+        });
+        break;
       default:
         throw new InvalidArgumentError(`invalid filter '${key}'`);
     }

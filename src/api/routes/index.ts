@@ -5,6 +5,7 @@ import { archiveRoutes } from "./archive.js";
 import { containerRoutes } from "./containers.js";
 import { execRoutes } from "./exec.js";
 import { imageRoutes } from "./images.js";
+import { networkRoutes } from "./networks.js";
 import { systemRoutes } from "./system.js";
 import { volumeRoutes } from "./volumes.js";
 
@@ -21,11 +22,13 @@ export function buildRouter(engine: Engine, options: DaemonOptions): Router {
   });
   containerRoutes(router, {
     containers: engine.containers,
+    networks: engine.networks,
     resolveImageId: async (ref) => (await engine.images.get(ref).catch(() => undefined))?.id,
   });
   archiveRoutes(router, engine.containers);
   execRoutes(router, engine.execs);
   imageRoutes(router, engine.images);
   volumeRoutes(router, engine.volumes, engine.events);
+  networkRoutes(router, { networks: engine.networks, containers: engine.containers, events: engine.events });
   return router;
 }

@@ -1,8 +1,20 @@
+import { createHash } from "node:crypto";
 import { containerStatusText } from "../../lib/humanize.js";
+import { networksOf } from "../../container/container-network.js";
+import { exposedPortKeys, portList, portMap } from "../../container/ports.js";
 import type { ContainerRecord } from "../../container/types.js";
+import type { Endpoint, Sandbox } from "../../network/index.js";
+
+/** What the views need from the network layer besides the record. */
+export interface NetworkLookup {
+  sandbox: Sandbox | undefined;
+  /** Network ID by name; undefined for a network that is gone. */
+  networkId(name: string): string | undefined;
+}
 
 /** `GET /containers/{id}/json`: the record in Docker's ContainerInspectResponse shape. */
-export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
+export function inspectContainer(r: ContainerRecord, net: NetworkLookup): Record<string, unknown> {
+  const etc = net.sandbox?.etcFiles;
   return {
     Id: r.id,
     Created: r.created,
@@ -10,9 +22,9 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
     Args: r.args,
     State: { ...r.state, Health: undefined },
     Image: r.image,
-    ResolvConfPath: "",
-    HostnamePath: "",
-    HostsPath: "",
+    ResolvConfPath: etc?.resolvConf ?? "",
+    HostnamePath: etc?.hostname ?? "",
+    HostsPath: etc?.hosts ?? "",
     LogPath: r.logPath,
     Name: `/${r.name}`,
     RestartCount: r.restartCount,
@@ -29,9 +41,9 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
       ConsoleSize: [0, 0],
       CapAdd: null,
       CapDrop: null,
-      Dns: [],
-      DnsOptions: [],
-      DnsSearch: [],
+      Dns: r.hostConfig.Dns ?? [],
+      DnsOptions: r.hostConfig.DnsOptions ?? [],
+      DnsSearch: r.hostConfig.DnsSearch ?? [],
       GroupAdd: null,
       IpcMode: "private",
       PidMode: "",
@@ -45,18 +57,7 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
     GraphDriver: { Name: "overlay2", Data: null },
     Mounts: r.mounts.map(mountView),
     Config: r.config,
-    NetworkSettings: {
-      Bridge: "",
-      SandboxID: "",
-      HairpinMode: false,
-      Ports: {},
-      SandboxKey: "",
-      IPAddress: "",
-      IPPrefixLen: 0,
-      Gateway: "",
-      MacAddress: "",
-      Networks: {},
-    },
+    NetworkSettings: networkSettings(r, net),
   };
 }
 
@@ -67,7 +68,7 @@ function mountView(m: ContainerRecord["mounts"][number]): Record<string, unknown
 }
 
 /** `GET /containers/json` item (ContainerSummary). */
-export function summarizeContainer(r: ContainerRecord, imageName: string): Record<string, unknown> {
+export function summarizeContainer(r: ContainerRecord, imageName: string, net: NetworkLookup): Record<string, unknown> {
   return {
     Id: r.id,
     Names: [`/${r.name}`],
@@ -75,16 +76,72 @@ export function summarizeContainer(r: ContainerRecord, imageName: string): Recor
     ImageID: r.image,
     Command: [r.path, ...r.args].map(quoteIfNeeded).join(" "),
     Created: Math.floor(Date.parse(r.created) / 1000),
-    Ports: [],
+    Ports: portList(exposedPortKeys(r.config), r.state.Running ? (net.sandbox?.ports ?? []) : []),
     Labels: r.config.Labels,
     State: r.state.Status,
     Status: containerStatusText({ ...r.state, Running: r.state.Running || r.state.Restarting, RemovalInProgress: r.state.Status === "removing" }),
     HostConfig: { NetworkMode: r.hostConfig.NetworkMode },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: endpointViews(r, net) },
     Mounts: r.mounts.map(mountView),
   };
 }
 
 function quoteIfNeeded(s: string): string {
   return /\s/.test(s) ? JSON.stringify(s) : s;
+}
+
+/**
+ * `NetworkSettings` of inspect. The top-level address fields describe the
+ * default bridge only (Docker keeps them for old clients); everything else
+ * is per network in `Networks`.
+ */
+function networkSettings(r: ContainerRecord, net: NetworkLookup): Record<string, unknown> {
+  const sandbox = r.state.Running ? net.sandbox : undefined;
+  const bridge = sandbox?.endpoints.find((e) => e.network === "bridge");
+  return {
+    Bridge: "",
+    SandboxID: sandbox ? createHash("sha256").update(r.id).digest("hex") : "",
+    SandboxKey: sandbox?.netnsPath ?? "",
+    HairpinMode: false,
+    LinkLocalIPv6Address: "",
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: sandbox ? portMap(exposedPortKeys(r.config), sandbox.ports) : {},
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: bridge?.endpointId ?? "",
+    Gateway: bridge?.gateway ?? "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: bridge?.ip ?? "",
+    IPPrefixLen: bridge?.prefixLen ?? 0,
+    IPv6Gateway: "",
+    MacAddress: bridge?.mac ?? "",
+    Networks: endpointViews(r, net),
+  };
+}
+
+/** Docker's `EndpointSettings` per network: configured ones always, addresses while running. */
+function endpointViews(r: ContainerRecord, net: NetworkLookup): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const live = r.state.Running ? net.sandbox?.endpoints : undefined;
+  for (const [name, cfg] of Object.entries(networksOf(r))) {
+    const e: Endpoint | undefined = live?.find((x) => x.network === name);
+    out[name] = {
+      IPAMConfig: cfg.IPAMConfig ?? null,
+      Links: name === "bridge" && r.hostConfig.Links?.length ? r.hostConfig.Links : null,
+      Aliases: cfg.Aliases ?? null,
+      MacAddress: e?.mac ?? "",
+      DriverOpts: null,
+      NetworkID: e?.networkId ?? net.networkId(name) ?? "",
+      EndpointID: e?.endpointId ?? "",
+      Gateway: e?.gateway ?? "",
+      IPAddress: e?.ip ?? "",
+      IPPrefixLen: e?.prefixLen ?? 0,
+      IPv6Gateway: "",
+      GlobalIPv6Address: "",
+      GlobalIPv6PrefixLen: 0,
+      DNSNames: e && name !== "bridge" && name !== "host" && name !== "none" ? [r.name, r.id.slice(0, 12), ...(cfg.Aliases ?? [])] : null,
+    };
+  }
+  return out;
 }

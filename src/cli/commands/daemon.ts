@@ -23,7 +23,11 @@ export function parseDaemonArgs(
     .option("--default-runtime <string>", "Default OCI runtime for containers (dockerd's spelling)")
     .option("-l, --log-level <string>", 'Set the logging level ("debug"|"info"|"warn"|"error")')
     .option("-D, --debug", "Enable debug mode")
-    .option("-G, --group <string>", "Group for the unix socket", defaultDaemonOptions.group);
+    .option("-G, --group <string>", "Group for the unix socket", defaultDaemonOptions.group)
+    .option("--bip <cidr>", "Address and prefix of the default bridge (default 10.213.0.1/16)")
+    .option("-b, --bridge <name>", "Device of the default bridge (default wharf0)")
+    .option("--default-address-pool <pool>", "Address pool of user-defined networks: base=CIDR[,size=24]")
+    .option("--iptables-chain-prefix <prefix>", "Prefix of the iptables chains, to run several daemons side by side (default WHARF)");
   const { options: o, args } = parseArgs(cmd, "daemon", argv);
   requireArgs("daemon", args, { max: 0 });
   const hosts = [...(globals.host ? [globals.host] : []), ...(o.host as string[])];
@@ -37,7 +41,25 @@ export function parseDaemonArgs(
   if (!(levels as readonly string[]).includes(level)) {
     throw new UsageError("daemon", `unable to parse logging level: ${level}`);
   }
+  const pool = o.defaultAddressPool as string | undefined;
+  let addressPool: string | undefined;
+  if (pool !== undefined) {
+    const fields = new Map(pool.split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as const));
+    addressPool = fields.get("base");
+    const size = fields.get("size");
+    if (!addressPool || (size !== undefined && size !== "24")) {
+      throw new UsageError("daemon", `invalid argument "${pool}" for "--default-address-pool" flag: expected base=CIDR[,size=24]`);
+    }
+  }
+  const prefix = o.iptablesChainPrefix as string | undefined;
+  if (prefix !== undefined && !/^[A-Z][A-Z0-9-]{0,14}$/.test(prefix)) {
+    throw new UsageError("daemon", `invalid argument "${prefix}" for "--iptables-chain-prefix" flag: 1 to 15 of A-Z, 0-9 and -`);
+  }
   return {
+    bip: o.bip as string | undefined,
+    bridge: o.bridge as string | undefined,
+    addressPool,
+    iptablesChainPrefix: prefix,
     hosts: hosts.length > 0 ? hosts : [...defaultDaemonOptions.hosts],
     dataRoot: String(o.dataRoot),
     execRoot: String(o.execRoot),
