@@ -28,7 +28,8 @@ export const cliCases: CliCase[] = [
   { name: "cannot invoke a directory is 126", args: ["run", "--rm", "busybox", "/etc"], code: 126 },
   { name: "unknown image", args: ["run", "--rm", "nosuchimage-$P"], code: 125, stderr: /Unable to find image 'nosuchimage-[^']+:latest' locally/ },
   { name: "bad restart policy", args: ["run", "--restart", "sometimes", "busybox", "true"], code: 125, stderr: /restart policy/ },
-  { name: "loopback only network", args: ["run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net"], code: 0, stdout: "lo\n" },
+  { name: "--net=none: loopback only", args: ["run", "--rm", "--net=none", "busybox", "sh", "-c", "ls /sys/class/net"], code: 0, stdout: "lo\n" },
+  { name: "default bridge: eth0 and a default route", args: ["run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net; ip route | grep -c ^default"], code: 0, stdout: "eth0\nlo\n1\n" },
   {
     name: "name conflict is refused",
     setup: [["create", "--name", "$P-dup", "busybox", "true"]],

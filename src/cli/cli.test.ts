@@ -127,4 +127,8 @@ test("daemon flags map to DaemonOptions", () => {
   assert.deepEqual(parseDaemonArgs([], {}, new Capture()).hosts, ["unix:///run/wharf/wharf.sock"]);
   assert.throws(() => parseDaemonArgs(["--log-level", "loud"], {}, new Capture()), /unable to parse logging level: loud/);
   assert.throws(() => parseDaemonArgs(["-H", "127.0.0.1"], {}, new Capture()), /Invalid bind address format/);
+  const net = parseDaemonArgs(["--bip", "10.1.0.1/24", "-b", "br9", "--default-address-pool", "base=10.2.0.0/16,size=24", "--iptables-chain-prefix", "WT1"], {}, new Capture());
+  assert.deepEqual([net.bip, net.bridge, net.addressPool, net.iptablesChainPrefix], ["10.1.0.1/24", "br9", "10.2.0.0/16", "WT1"]);
+  assert.throws(() => parseDaemonArgs(["--default-address-pool", "base=10.2.0.0/16,size=26"], {}, new Capture()), /expected base=CIDR/);
+  assert.throws(() => parseDaemonArgs(["--iptables-chain-prefix", "WAY-TOO-LONG-PREFIX"], {}, new Capture()), /--iptables-chain-prefix/);
 });

@@ -12,7 +12,7 @@
  *   container (no sandbox of its own).
  */
 import { hostname } from "node:os";
-import { ConflictError, InvalidArgumentError } from "../lib/errors.js";
+import { ConflictError, InvalidArgumentError, NotFoundError } from "../lib/errors.js";
 import type { NetworkManager, Sandbox } from "../network/index.js";
 import type { NetworkNamespace } from "../runtime/index.js";
 import { linkEnv, parseLink } from "./links.js";
@@ -60,7 +60,7 @@ export class ContainerNetworking {
       if (ports.length > 0) throw new InvalidArgumentError("conflicting options: port publishing and the container type network mode");
       if (links.length > 0) throw new InvalidArgumentError("conflicting options: container type network can't be used with links. This would result in undefined behavior");
       if (hostConfig.Dns?.length || hostConfig.ExtraHosts?.length) throw new InvalidArgumentError("conflicting options: dns and the network mode");
-      const peer = this.#lookup(mode.slice("container:".length));
+      const peer = this.#peer(mode.slice("container:".length), "no such container:");
       config.Hostname = peer.config.Hostname;
       return {};
     }
@@ -69,19 +69,36 @@ export class ContainerNetworking {
     }
     // The host's stack comes with the host's name, as in Docker.
     if (mode === "host" && !hostnameGiven) config.Hostname = hostname();
-    for (const l of links) this.#lookup(l.target);
+    for (const l of links) this.#peer(l.target, "could not get container for");
     const out: Record<string, EndpointConfig> = {};
-    const requested = { [mode]: {}, ...(endpoints ?? {}) };
+    const requested: Record<string, unknown> = { [mode]: {} };
+    // Clients name the default network `default` too (the docker CLI does).
+    for (const [ref, settings] of Object.entries(endpoints ?? {})) requested[ref === "default" ? "bridge" : ref] = settings;
     for (const [ref, settings] of Object.entries(requested)) {
-      const net = this.#network.get(ref);
+      // Like Docker, an unknown network is not an error until start (then a 404 "network X not found").
+      const net = this.#network.list().find((n) => n.Name === ref || n.Id === ref);
       const cfg = endpointConfig(settings, ref);
-      if (net.predefined && cfg.Aliases?.length) throw new InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");
-      if (net.predefined && cfg.IPAMConfig?.IPv4Address) throw new InvalidArgumentError("user specified IP address is supported on user defined networks only");
-      out[net.Name] = cfg;
+      const predefined = net?.predefined ?? false;
+      if (predefined && cfg.Aliases?.length) throw new InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");
+      if (predefined && cfg.IPAMConfig?.IPv4Address) throw new InvalidArgumentError("user specified IP address is supported on user defined networks only");
+      out[net?.Name ?? ref] = cfg;
     }
     const special = Object.keys(out).find((n) => n === "host" || n === "none");
     if (special && Object.keys(out).length > 1) throw new InvalidArgumentError(`container cannot be connected to network "${special}" and to other networks`);
     return out;
+  }
+
+  /**
+   * A container named in a create request. A 404 here would make the docker
+   * CLI believe the image is missing and try to pull it, so it is a 400.
+   */
+  #peer(ref: string, what: string): ContainerRecord {
+    try {
+      return this.#lookup(ref);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new InvalidArgumentError(`${what} ${ref}`);
+      throw err;
+    }
   }
 
   /** Wires the network of a container about to start. Undo with `leave`. */

@@ -41,8 +41,13 @@ export class TestDaemon {
 
   static async start(opts: { loadBusybox?: boolean } = {}): Promise<TestDaemon> {
     const d = new TestDaemon(await mkdtemp("/tmp/wharf-test-"));
-    await d.launch();
-    if (opts.loadBusybox !== false) await d.wharf(["load", "-i", busyboxTar]);
+    try {
+      await d.launch();
+      if (opts.loadBusybox !== false) await d.wharf(["load", "-i", busyboxTar]);
+    } catch (err) {
+      await d.stop().catch(() => undefined);
+      throw err;
+    }
     return d;
   }
 

@@ -52,14 +52,14 @@ export function parseDaemonArgs(
     }
   }
   const prefix = o.iptablesChainPrefix as string | undefined;
-  if (prefix !== undefined && !/^[A-Z][A-Z0-9-]{0,14}$/.test(prefix)) {
-    throw new UsageError("daemon", `invalid argument "${prefix}" for "--iptables-chain-prefix" flag: 1 to 15 of A-Z, 0-9 and -`);
+  if (prefix !== undefined && !/^[A-Za-z][A-Za-z0-9-]{0,14}$/.test(prefix)) {
+    throw new UsageError("daemon", `invalid argument "${prefix}" for "--iptables-chain-prefix" flag: 1 to 15 letters, digits and -`);
   }
   return {
-    bip: o.bip as string | undefined,
-    bridge: o.bridge as string | undefined,
-    addressPool,
-    iptablesChainPrefix: prefix,
+    ...(o.bip !== undefined ? { bip: String(o.bip) } : {}),
+    ...(o.bridge !== undefined ? { bridge: String(o.bridge) } : {}),
+    ...(addressPool !== undefined ? { addressPool } : {}),
+    ...(prefix !== undefined ? { iptablesChainPrefix: prefix } : {}),
     hosts: hosts.length > 0 ? hosts : [...defaultDaemonOptions.hosts],
     dataRoot: String(o.dataRoot),
     execRoot: String(o.execRoot),
