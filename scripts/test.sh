@@ -4,5 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Test-only clients: docker-compose (v1, over docker-py) drives the daemon like a user's compose file would.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  echo "test: installing docker-compose" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends docker-compose >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends docker-compose >/dev/null; }
+fi
 mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
 exec node --test --test-concurrency=1 --test-reporter=spec "$@" "${files[@]}"
