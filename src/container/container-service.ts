@@ -284,11 +284,18 @@ export class ContainerService {
       entry.restartTimer = undefined;
     }
     const { runtime, snapshotter } = this.#deps;
-    const merged = await snapshotter.mount(record.id);
+    // The root filesystem and the network sandbox do not depend on each other: both at once.
+    const [mounted, network] = await Promise.allSettled([snapshotter.mount(record.id), this.#joinNetwork(record)]);
+    if (mounted.status === "rejected") {
+      if (network.status === "fulfilled") {
+        await this.#net.leave(record.id).catch((e: unknown) => this.#deps.log.warn(`network teardown ${record.id}: ${String(e)}`));
+      }
+      throw mounted.reason;
+    }
+    const merged = mounted.value;
     try {
-      // A sandbox left by an exit not yet processed would make the attach fail.
-      if (this.#net.sandboxOf(record.id)) await this.#net.leave(record.id);
-      const joined = await this.#net.join(record);
+      if (network.status === "rejected") throw network.reason;
+      const joined = network.value;
       const spec = await this.#spec(record, merged, joined);
       await runtime.delete(record.id, { force: true }).catch(() => undefined);
       const { pid } = await runtime.create(record.id, spec, {
@@ -328,6 +335,12 @@ export class ContainerService {
       if (isWharfError(err)) throw err;
       throw new InternalError(message, { cause: err });
     }
+  }
+
+  async #joinNetwork(record: ContainerRecord): Promise<JoinedNetwork> {
+    // A sandbox left by an exit not yet processed would make the attach fail.
+    if (this.#net.sandboxOf(record.id)) await this.#net.leave(record.id);
+    return this.#net.join(record);
   }
 
   async #spec(record: ContainerRecord, rootfs: string, net: JoinedNetwork) {
@@ -383,9 +396,12 @@ export class ContainerService {
       FinishedAt: new Date().toISOString(),
     };
     await runtime.delete(record.id, { force: true }).catch((err: unknown) => log.warn(`runtime delete ${record.id}: ${String(err)}`));
-    await this.#net.leave(record.id).catch((err: unknown) => log.warn(`network teardown ${record.id}: ${String(err)}`));
-    await snapshotter.unmount(record.id).catch((err: unknown) => log.warn(`unmount ${record.id}: ${String(err)}`));
-    await store.save(record).catch((err: unknown) => log.error(`saving ${record.id}: ${String(err)}`));
+    // Once runc's container is gone nothing uses the sandbox or the rootfs: undo both (and record the exit) side by side.
+    await Promise.all([
+      this.#net.leave(record.id).catch((err: unknown) => log.warn(`network teardown ${record.id}: ${String(err)}`)),
+      snapshotter.unmount(record.id).catch((err: unknown) => log.warn(`unmount ${record.id}: ${String(err)}`)),
+      store.save(record).catch((err: unknown) => log.error(`saving ${record.id}: ${String(err)}`)),
+    ]);
     this.#emit(record, "die", { exitCode: String(code) });
     for (const w of entry.exitWaiters.splice(0)) w(code);
 
@@ -576,8 +592,8 @@ export class ContainerService {
     }
     record.state = { ...record.state, Status: "removing" };
     await runtime.delete(record.id, { force: true }).catch(() => undefined);
-    await this.#net.leave(record.id);
-    await snapshotter.remove(record.id);
+    const results = await Promise.allSettled([this.#net.leave(record.id), snapshotter.remove(record.id)]);
+    for (const r of results) if (r.status === "rejected") throw r.reason;
     for (const m of record.mounts) {
       if (m.Type !== "volume" || !m.Name) continue;
       volumes.release(m.Name, record.id);

@@ -11,7 +11,7 @@
  * the number of interfaces.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rm } from "node:fs/promises";
+import { mkdir, open, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { mustRun, runCommand } from "./command.js";
 
@@ -107,11 +107,27 @@ export async function deleteLinks(names: readonly string[]): Promise<void> {
 /** Unmount and delete a netns file. Safe when it is not mounted or does not exist. */
 export async function removeNetns(path: string): Promise<void> {
   // Loop: a crash-and-retry may have stacked more than one mount on the file.
-  for (let i = 0; i < 4; i++) {
+  // Each round asks the file system first, so the usual case (nothing
+  // mounted, or one mount) starts no `umount` that can only fail.
+  for (let i = 0; i < 4 && (await mayBeMounted(path)); i++) {
     const r = await runCommand("umount", [path]);
     if (r.code !== 0) break;
   }
   await rm(path, { force: true });
+}
+
+/**
+ * Whether something is mounted on `path`: a bound namespace shows the nsfs
+ * device, not the one of the directory holding the file. A missing file is
+ * not a mount point; when in doubt, say yes (the caller then tries umount).
+ */
+async function mayBeMounted(path: string): Promise<boolean> {
+  try {
+    const [file, dir] = await Promise.all([stat(path), stat(dirname(path))]);
+    return file.dev !== dir.dev;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ENOENT";
+  }
 }
 
 export interface LinkInfo {

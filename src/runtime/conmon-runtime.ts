@@ -83,6 +83,8 @@ export class ConmonRuntime implements Runtime {
   readonly #runtimeRoot: string;
   readonly #startTimeoutMs: number;
   #binaries: Promise<{ runc: Runc; conmon: string }> | undefined;
+  /** Exit of each container's conmon that is our child (started by this daemon, `--sync`). */
+  readonly #conmonExits = new Map<string, { pid: number; exited: Promise<unknown> }>();
 
   constructor(options: ConmonRuntimeOptions) {
     this.#execRoot = options.execRoot;
@@ -132,6 +134,7 @@ export class ConmonRuntime implements Runtime {
       proc.closePipes();
       const pid = await this.#checkStarted(msg, proc, "create", id);
       const conmonPid = proc.child.pid ?? 0;
+      this.#conmonExits.set(id, { pid: conmonPid, exited: proc.exited });
       await writeFile(l.conmonPidFile, String(conmonPid));
       return { pid, conmonPid };
     } catch (err) {
@@ -179,6 +182,7 @@ export class ConmonRuntime implements Runtime {
   async state(id: string): Promise<RuntimeState | null> {
     checkId("container", id);
     const { runc } = await this.#tools();
+    if (!(await runc.mayHave(id))) return null;
     const r = await runc.run(["state", id]);
     if (r.code !== 0) {
       const err = runcError(id, "state", runcErrorMessage(r.stderr));
@@ -435,7 +439,7 @@ export class ConmonRuntime implements Runtime {
     } catch {
       exists = false;
     }
-    const known = (await runc.run(["state", l.id])).code === 0;
+    const known = (await runc.mayHave(l.id)) && (await runc.run(["state", l.id])).code === 0;
     if (known || (exists && (await this.isAlive(l.id)))) {
       throw new AlreadyExistsError(`container ${l.id} already exists in the runtime`);
     }
@@ -444,16 +448,27 @@ export class ConmonRuntime implements Runtime {
 
   /** Tear everything down: runc's container, conmon, our directory. Idempotent. */
   async #discard(l: ContainerLayout, runc: Runc): Promise<void> {
-    const r = await runc.run(["delete", "--force", l.id]);
-    if (r.code !== 0) {
-      const err = runcError(l.id, "delete", runcErrorMessage(r.stderr));
-      if (!(err instanceof NotFoundError)) throw err;
+    if (await runc.mayHave(l.id)) {
+      const r = await runc.run(["delete", "--force", l.id]);
+      if (r.code !== 0) {
+        const err = runcError(l.id, "delete", runcErrorMessage(r.stderr));
+        if (!(err instanceof NotFoundError)) throw err;
+      }
     }
     // conmon exits by itself once init is gone (after writing the exit
-    // file); give it a moment, then make sure.
+    // file); give it a moment (5 s), then make sure.
     const pid = await this.conmonPid(l.id);
+    const child = this.#conmonExits.get(l.id);
+    this.#conmonExits.delete(l.id);
     if (pid !== null) {
-      for (let i = 0; i < 100 && (await isConmonFor(pid, l.id)); i++) await sleep(50);
+      if (child?.pid === pid) {
+        // Our child: its exit event says when, no polling needed.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([child.exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+        clearTimeout(timer);
+      } else {
+        for (let i = 0; i < 100 && (await isConmonFor(pid, l.id)); i++) await sleep(50);
+      }
       if (await isConmonFor(pid, l.id)) {
         try {
           process.kill(pid, "SIGKILL");
