@@ -1,19 +1,24 @@
 /**
  * What every verb shares: the injected I/O (`CliIo`), docker-style flag
- * parsing on top of commander (pflag's messages, `--flag=false`, `--help`
- * only — `-h` is `--hostname` for run), and the usage error that exits 125.
+ * parsing (pflag's messages, `--flag=false`, `--help` only — `-h` is
+ * `--hostname` for run): a `FlagSet` parses the usual argv itself and hands
+ * anything else to commander, loaded only then; and the usage error that
+ * exits 125.
  */
 import { createRequire } from "node:module";
 import type { Command } from "commander";
 import type { Readable, Writable } from "node:stream";
 import type { EngineClient } from "./client.js";
 import { describeError, HelpShown, isBug, UsageError } from "./cli-errors.js";
+import { FlagSet } from "./flag-set.js";
 
 export { describeError, ExitCode, HelpShown, isBug, UsageError } from "./cli-errors.js";
+export { FlagSet } from "./flag-set.js";
 
 // require() rather than import: importing CommonJS from ESM runs Node's export
-// lexer over commander's source, a few ms that every `wharf ps` would pay.
-const commander = createRequire(import.meta.url)("commander") as typeof import("commander");
+// lexer over commander's source. Loaded on first need (help, an error, a rare spelling).
+let commanderModule: typeof import("commander") | undefined;
+const commander = () => (commanderModule ??= createRequire(import.meta.url)("commander") as typeof import("commander"));
 
 /** The terminal, injected so actions run in tests without one. */
 export interface Terminal {
@@ -41,17 +46,8 @@ export interface CliIo {
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** A docker-like command: `wharf <verb>` usage, `--help` only, errors thrown (never process.exit). */
-export function newCommand(verb: string, usage: string, description: string, out: Writable): Command {
-  return new commander.Command(`wharf ${verb}`)
-    .usage(usage)
-    .description(description)
-    .helpOption("--help", "Print usage")
-    .allowExcessArguments(true)
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => void out.write(s),
-      writeErr: () => {},
-    });
+export function newCommand(verb: string, usage: string, description: string, out: Writable): FlagSet {
+  return new FlagSet(`wharf ${verb}`, usage, description, (s) => void out.write(s));
 }
 
 type OptionLike = { short?: string; long?: string; required: boolean; optional: boolean };
@@ -117,18 +113,30 @@ function flagNameFrom(message: string): string {
   return m?.[2] ?? m?.[1] ?? "";
 }
 
-/** Parses argv with commander and turns its errors into docker's (pflag's) wording. */
+/** Parses argv (commander's way, see `FlagSet`) and turns commander's errors into docker's (pflag's) wording. */
 export function parseArgs(
-  cmd: Command,
+  flags: FlagSet,
   verb: string,
   argv: string[],
   opts: { passThrough?: boolean } = {},
 ): { options: Record<string, unknown>; args: string[] } {
-  if (opts.passThrough) cmd.passThroughOptions();
+  if (opts.passThrough) flags.passThroughOptions();
+  return flags.tryParse(argv) ?? parseWithCommander(flags, verb, argv, opts);
+}
+
+/** `parseArgs` without the fast path: commander parses (exported for the test that holds the two to the same answers). */
+export function parseWithCommander(
+  flags: FlagSet,
+  verb: string,
+  argv: string[],
+  opts: { passThrough?: boolean } = {},
+): { options: Record<string, unknown>; args: string[] } {
+  if (opts.passThrough) flags.passThroughOptions();
+  const cmd = flags.toCommander(commander());
   try {
     cmd.parse(normalizeBoolFlags(cmd, argv, !!opts.passThrough), { from: "user" });
   } catch (err) {
-    if (err instanceof commander.CommanderError) {
+    if (err instanceof commander().CommanderError) {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.help") throw new HelpShown();
       if (err.code === "commander.unknownOption") {
         const flag = /'([^']+)'/.exec(err.message)?.[1] ?? "";

@@ -6,9 +6,8 @@
  * https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerCreate
  */
 import { readFileSync } from "node:fs";
-import type { Command } from "commander";
 import { InvalidArgumentError } from "../lib/errors.js";
-import { collect, intFlag, UsageError } from "./command-kit.js";
+import { collect, intFlag, UsageError, type FlagSet } from "./command-kit.js";
 import { ramInBytes } from "../lib/humanize.js";
 
 // ---------- ports (nat.ParsePortSpec) ----------
@@ -228,10 +227,10 @@ export function parseMount(spec: string): Record<string, unknown> {
   return m;
 }
 
-// ---------- the commander flags ----------
+// ---------- the flags ----------
 
 /** Adds run/create's flags; `run` also gets -d, --sig-proxy, --detach-keys. */
-export function addContainerFlags(cmd: Command, forRun: boolean): Command {
+export function addContainerFlags(cmd: FlagSet, forRun: boolean): FlagSet {
   cmd
     .option("-a, --attach <stream>", "Attach to STDIN, STDOUT or STDERR", collect, [])
     .option("-i, --interactive", "Keep STDIN open even if not attached")

@@ -323,7 +323,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`wharf: '${resolved?.verb ?? ""}' is not a wharf command.\nSee 'wharf --help'\n`);
     return 1;
   }
-  const [io, mod] = await Promise.all([makeIo(resolveHost(globals.host, process.env)), load()]);
+  const ioReady = makeIo(resolveHost(globals.host, process.env));
+  // The /_ping goes out while the verb's modules load (not for help, which never asks the daemon).
+  if (!resolved.argv.includes("--help")) void ioReady.then((io) => io.client.prefetchVersion(), () => {});
+  const [io, mod] = await Promise.all([ioReady, load()]);
   try {
     return await mod.execute(resolved.argv, io);
   } catch (err) {
