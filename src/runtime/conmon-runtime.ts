@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { access, mkdir, open, readFile, readdir, rm, writeFile, constants as fsConstants } from "node:fs/promises";
+import { access, mkdir, open, readFile, readdir, readlink, rm, writeFile, constants as fsConstants } from "node:fs/promises";
 import { delimiter, dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type {
@@ -85,6 +85,8 @@ export class ConmonRuntime implements Runtime {
   #binaries: Promise<{ runc: Runc; conmon: string }> | undefined;
   /** Exit of each container's conmon that is our child (started by this daemon, `--sync`). */
   readonly #conmonExits = new Map<string, { pid: number; exited: Promise<unknown> }>();
+  /** Containers created by this daemon and not started yet, with their attaches in order (see `attach`). */
+  readonly #unstarted = new Map<string, Promise<unknown>>();
 
   constructor(options: ConmonRuntimeOptions) {
     this.#execRoot = options.execRoot;
@@ -135,6 +137,7 @@ export class ConmonRuntime implements Runtime {
       const pid = await this.#checkStarted(msg, proc, "create", id);
       const conmonPid = proc.child.pid ?? 0;
       this.#conmonExits.set(id, { pid: conmonPid, exited: proc.exited });
+      this.#unstarted.set(id, Promise.resolve());
       await writeFile(l.conmonPidFile, String(conmonPid));
       return { pid, conmonPid };
     } catch (err) {
@@ -145,6 +148,11 @@ export class ConmonRuntime implements Runtime {
 
   async start(id: string): Promise<void> {
     const { runc } = await this.#existing(id);
+    // Attaches made before start are all in conmon's hands before the process may write.
+    await this.#unstarted.get(id);
+    this.#unstarted.delete(id);
+    const initPid = await readPid(new ContainerLayout(this.#execRoot, id).pidFile);
+    if (initPid !== null && (await runc.startViaExecFifo(id, initPid))) return;
     await runc.check(id, ["start", id]);
   }
 
@@ -281,7 +289,21 @@ export class ConmonRuntime implements Runtime {
 
   async attach(id: string): Promise<AttachSession> {
     const l = await this.#layoutOf(id);
-    return connectAttachSocket(l.attachSocket);
+    const pending = this.#unstarted.get(id);
+    const conmon = this.#conmonExits.get(id)?.pid;
+    if (pending === undefined || conmon === undefined) return connectAttachSocket(l.attachSocket);
+    // Before start, an attach must see every byte. connect() returns once the
+    // connection is queued; conmon forwards output only to connections it has
+    // accepted, one accept per turn of its loop. So wait for conmon to hold one
+    // more socket, one attach at a time, and let start wait for the last one.
+    const next = pending.then(async () => {
+      const before = await socketCount(conmon);
+      const session = await connectAttachSocket(l.attachSocket);
+      await waitFor(async () => (await socketCount(conmon)) > before, 2000);
+      return session;
+    });
+    this.#unstarted.set(id, next.catch(() => undefined));
+    return next;
   }
 
   async resize(id: string, size: TerminalSize): Promise<void> {
@@ -460,6 +482,7 @@ export class ConmonRuntime implements Runtime {
     const pid = await this.conmonPid(l.id);
     const child = this.#conmonExits.get(l.id);
     this.#conmonExits.delete(l.id);
+    this.#unstarted.delete(l.id);
     if (pid !== null) {
       if (child?.pid === pid) {
         // Our child: its exit event says when, no polling needed.
@@ -617,6 +640,27 @@ async function findExecutable(name: string): Promise<string> {
     }
   }
   throw new UnavailableError(`${name} not found (looked in PATH and ${SBIN_DIRS.join(", ")})`);
+}
+
+/** How many sockets `pid` holds (a gone process counts as holding all it will ever hold). */
+async function socketCount(pid: number): Promise<number> {
+  let fds: string[];
+  try {
+    fds = await readdir(`/proc/${pid}/fd`);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+  const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
+  return links.filter((t) => t.startsWith("socket:")).length;
+}
+
+/** Polls `check` (soon, then every ms) until it is true or `timeoutMs` passed; never throws for the timeout. */
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; !(await check()); i++) {
+    if (Date.now() > deadline) return;
+    await (i < 10 ? new Promise((r) => setImmediate(r)) : sleep(1));
+  }
 }
 
 function sleep(ms: number): Promise<void> {
