@@ -9,7 +9,8 @@ import { isDirMode } from "../lib/path-stat.js";
 import { parseDaemonArgs } from "./commands/daemon.js";
 import { prettyEvent, rfc3339NanoFixed } from "./commands/events.js";
 import { parseGlobalFlags, reportError, resolveHost, resolveVerb } from "./main.js";
-import { Capture } from "./testing/test-io.js";
+import { Capture, testIo } from "./testing/test-io.js";
+import { forEachTargetConcurrently } from "./command-kit.js";
 
 test("global flags before the verb", () => {
   const g = parseGlobalFlags(["-H", "tcp://127.0.0.1:2375", "-D", "--log-level=warn", "ps", "-a"]);
@@ -131,4 +132,25 @@ test("daemon flags map to DaemonOptions", () => {
   assert.deepEqual([net.bip, net.bridge, net.addressPool, net.iptablesChainPrefix], ["10.1.0.1/24", "br9", "10.2.0.0/16", "WT1"]);
   assert.throws(() => parseDaemonArgs(["--default-address-pool", "base=10.2.0.0/16,size=26"], {}, new Capture()), /expected base=CIDR/);
   assert.throws(() => parseDaemonArgs(["--iptables-chain-prefix", "WAY-TOO-LONG-PREFIX"], {}, new Capture()), /--iptables-chain-prefix/);
+});
+
+test("forEachTargetConcurrently: all in flight at once, output in the targets' order, a repeated target after its first turn", async () => {
+  const io = testIo(undefined as never);
+  const gone = new Set<string>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const code = await forEachTargetConcurrently(io, ["a", "b", "nosuch", "c", "a"], async (t) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    // Later targets finish first.
+    await new Promise((r) => setTimeout(r, t === "a" ? 30 : 5));
+    inFlight--;
+    if (t === "nosuch" || gone.has(t)) throw errorFromStatus(404, `No such container: ${t}`);
+    gone.add(t);
+    return t;
+  });
+  assert.equal(code, 1);
+  assert.equal(io.stdout.text, "a\nb\nc\n");
+  assert.equal(io.stderr.text, "Error response from daemon: No such container: nosuch\nError response from daemon: No such container: a\n");
+  assert.equal(maxInFlight, 4);
 });

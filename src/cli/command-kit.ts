@@ -191,6 +191,48 @@ export function println(out: Writable, line = ""): void {
 }
 
 /**
+ * `forEachTarget` with up to 50 targets in flight at once, as the docker CLI
+ * runs rm, stop, kill, pause and unpause (its `parallelOperation`). Lines
+ * and errors are printed in the targets' order, each as soon as it and
+ * those before it are done, so the output is the same as one at a time.
+ */
+export async function forEachTargetConcurrently(
+  io: CliIo,
+  targets: string[],
+  fn: (target: string) => Promise<string | undefined>,
+  limit = 50,
+): Promise<number> {
+  type Outcome = { ok: true; line: string | undefined } | { ok: false; error: unknown };
+  const outcomes = targets.map(() => {
+    let settle!: (o: Promise<Outcome>) => void;
+    const promise = new Promise<Outcome>((r) => (settle = r));
+    return { promise, settle };
+  });
+  // A target named twice waits for its first turn to finish, as it would one at a time (`rm a a`: the second finds none).
+  const last = new Map<string, Promise<unknown>>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < targets.length; i = next++) {
+      const t = targets[i]!;
+      const outcome = (last.get(t) ?? Promise.resolve()).then(() => fn(t)).then(
+        (line): Outcome => ({ ok: true, line }),
+        (error: unknown): Outcome => ({ ok: false, error }),
+      );
+      last.set(t, outcome);
+      outcomes[i]!.settle(outcome);
+      await outcome;
+    }
+  };
+  for (let k = 0; k < Math.min(limit, targets.length); k++) void worker();
+  let i = 0;
+  return forEachTarget(io, targets, async () => {
+    const o = await outcomes[i++]!.promise;
+    if (!o.ok) throw o.error;
+    return o.line;
+  });
+}
+
+/**
  * Runs `fn` for each target, printing per-target errors like the docker CLI
  * (`Error response from daemon: …`) and returning exit 1 if any failed.
  */

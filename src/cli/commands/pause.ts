@@ -1,11 +1,11 @@
 /** `wharf pause`: POST /containers/{id}/pause for each container. */
-import { forEachTarget, newCommand, parseArgs, requireArgs, type CliIo } from "../command-kit.js";
+import { forEachTargetConcurrently, newCommand, parseArgs, requireArgs, type CliIo } from "../command-kit.js";
 
 export async function execute(argv: string[], io: CliIo): Promise<number> {
   const cmd = newCommand("pause", "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", io.stdout);
   const { args } = parseArgs(cmd, "pause", argv);
   requireArgs("pause", args, { min: 1 });
-  return forEachTarget(io, args, async (name) => {
+  return forEachTargetConcurrently(io, args, async (name) => {
     await io.client.call("POST", `/containers/${encodeURIComponent(name)}/pause`);
     return name;
   });

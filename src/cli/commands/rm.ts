@@ -1,5 +1,5 @@
 /** `wharf rm`: DELETE /containers/{id}?force=&v=&link= for each container. */
-import { forEachTarget, newCommand, parseArgs, requireArgs, type CliIo } from "../command-kit.js";
+import { forEachTargetConcurrently, newCommand, parseArgs, requireArgs, type CliIo } from "../command-kit.js";
 
 export async function execute(argv: string[], io: CliIo): Promise<number> {
   const cmd = newCommand("rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", io.stdout)
@@ -8,7 +8,7 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
     .option("-v, --volumes", "Remove anonymous volumes associated with the container");
   const { options: o, args } = parseArgs(cmd, "rm", argv);
   requireArgs("rm", args, { min: 1 });
-  return forEachTarget(io, args, async (name) => {
+  return forEachTargetConcurrently(io, args, async (name) => {
     const target = name.replace(/^\//, "");
     await io.client.call("DELETE", `/containers/${encodeURIComponent(target)}`, {
       query: { force: !!o.force || undefined, v: !!o.volumes || undefined, link: !!o.link || undefined },

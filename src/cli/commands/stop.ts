@@ -1,5 +1,5 @@
 /** `wharf stop`: POST /containers/{id}/stop?t=&signal= for each container. */
-import { forEachTarget, intFlag, newCommand, parseArgs, requireArgs, type CliIo } from "../command-kit.js";
+import { forEachTargetConcurrently, intFlag, newCommand, parseArgs, requireArgs, type CliIo } from "../command-kit.js";
 
 export async function execute(argv: string[], io: CliIo): Promise<number> {
   const cmd = newCommand("stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", io.stdout)
@@ -8,7 +8,7 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
   const { options: o, args } = parseArgs(cmd, "stop", argv);
   requireArgs("stop", args, { min: 1 });
   const t = intFlag("stop", "-t, --time", o.time);
-  return forEachTarget(io, args, async (name) => {
+  return forEachTargetConcurrently(io, args, async (name) => {
     await io.client.call("POST", `/containers/${encodeURIComponent(name)}/stop`, {
       query: { t, signal: o.signal as string | undefined },
     });
