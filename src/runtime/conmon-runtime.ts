@@ -159,6 +159,7 @@ export class ConmonRuntime implements Runtime {
   async kill(id: string, signal: string | number = "SIGKILL"): Promise<void> {
     const n = parseSignal(signal);
     const { runc } = await this.#existing(id);
+    if (await runc.killDirect(id, n)) return;
     await runc.check(id, ["kill", id, String(n)]);
   }
 
@@ -470,7 +471,7 @@ export class ConmonRuntime implements Runtime {
 
   /** Tear everything down: runc's container, conmon, our directory. Idempotent. */
   async #discard(l: ContainerLayout, runc: Runc): Promise<void> {
-    if (await runc.mayHave(l.id)) {
+    if ((await runc.mayHave(l.id)) && !(await runc.deleteStopped(l.id))) {
       const r = await runc.run(["delete", "--force", l.id]);
       if (r.code !== 0) {
         const err = runcError(l.id, "delete", runcErrorMessage(r.stderr));

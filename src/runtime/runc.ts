@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { constants, open as openCb, close as closeCb } from "node:fs";
-import { lstat, open, readFile, rm } from "node:fs/promises";
+import { lstat, open, readdir, readFile, rm, rmdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { FailedPreconditionError, InternalError, NotFoundError, UnavailableError } from "../lib/errors.js";
 
@@ -155,6 +155,76 @@ export class Runc {
     return true;
   }
 
+  /**
+   * `runc kill <id> <signal>` without a runc process, for a container whose
+   * init runc would signal directly: runc checks that init is the process it
+   * started (PID and start time from its state.json, against PID reuse), that
+   * the container is created, running or paused, and sends the signal to init
+   * alone. Only the plain case is done here: runc, own PID namespace (killing
+   * its init ends the whole container), not frozen. Returns false, having sent
+   * nothing, otherwise; the caller then runs `runc kill`.
+   * https://github.com/opencontainers/runc/blob/v1.1.5/libcontainer/container_linux.go (`Signal`)
+   */
+  async killDirect(id: string, signal: number): Promise<boolean> {
+    const st = await this.#plainState(id);
+    if (!st || !(await initIsRunning(st))) return false;
+    const freezer = st.cgroup_paths?.freezer;
+    if (!freezer) return false;
+    const frozen = await readFile(join(freezer, "freezer.state"), "utf8").catch(() => "?");
+    if (frozen.trim() !== "THAWED") return false;
+    try {
+      process.kill(st.init_process_pid, signal);
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * `runc delete <id>` without a runc process, for a container whose init has
+   * exited (what happens after every container exit): runc then removes the
+   * container's cgroups (sub-cgroups first, five tries 10 ms apart doubling,
+   * as `cgroups.RemovePaths`) and its state directory, and runs poststop hooks
+   * (we have none). Only that case is done here: runc, own PID namespace (else
+   * runc first kills what is left in the cgroup), no hooks, no Intel RDT.
+   * Returns false, having changed nothing, otherwise; and throws nothing: a
+   * cgroup that will not go is left to `runc delete`, which the caller runs
+   * on false.
+   * https://github.com/opencontainers/runc/blob/v1.1.5/libcontainer/state_linux.go (`destroy`)
+   */
+  async deleteStopped(id: string): Promise<boolean> {
+    const st = await this.#plainState(id);
+    if (!st || (await initIsRunning(st))) return false;
+    const hooks = st.config?.Hooks;
+    if (hooks && Object.values(hooks).some((h) => Array.isArray(h) && h.length > 0)) return false;
+    if (st.intel_rdt_path) return false;
+    const left = new Map(Object.entries(st.cgroup_paths ?? {}));
+    for (let i = 0, delay = 10; i < 5 && left.size > 0; i++, delay *= 2) {
+      if (i > 0) await new Promise((r) => setTimeout(r, delay));
+      for (const [key, path] of left) {
+        await removeCgroup(path);
+        if (!(await exists(path))) left.delete(key);
+      }
+    }
+    if (left.size > 0) return false;
+    await rm(join(this.root, id), { recursive: true, force: true });
+    return true;
+  }
+
+  /** runc's state.json when this is runc and the container has a PID namespace of its own; else undefined. */
+  async #plainState(id: string): Promise<RuncState | undefined> {
+    if (basename(this.path) !== "runc") return undefined;
+    let st: RuncState;
+    try {
+      st = JSON.parse(await readFile(join(this.root, id, "state.json"), "utf8")) as RuncState;
+    } catch {
+      return undefined;
+    }
+    const pidNs = st.config?.namespaces?.find((n) => n.type === "NEWPID");
+    if (!pidNs || pidNs.path || !Number.isInteger(st.init_process_pid) || st.init_process_pid <= 0) return undefined;
+    return st;
+  }
+
   /** Run and map failures to Wharf errors. */
   async check(id: string, args: readonly string[]): Promise<string> {
     const r = await this.run(args);
@@ -180,6 +250,55 @@ async function isLive(pid: number): Promise<boolean> {
     const stat = await readFile(`/proc/${pid}/stat`, "utf8");
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/** The parts of runc's `<root>/<id>/state.json` (libcontainer's State) read here. */
+interface RuncState {
+  init_process_pid: number;
+  init_process_start: number;
+  cgroup_paths?: Record<string, string>;
+  intel_rdt_path?: string;
+  config?: { namespaces?: Array<{ type: string; path?: string }>; Hooks?: Record<string, unknown> | null };
+}
+
+/** runc's `runType`: init counts as running while its PID has the start time runc noted and is no zombie. */
+async function initIsRunning(st: RuncState): Promise<boolean> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${st.init_process_pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state); the start time is field 22.
+  return fields[0] !== "Z" && fields[0] !== "X" && Number(fields[19]) === st.init_process_start;
+}
+
+/** runc's `cgroups.RemovePath`: rmdir, else sub-cgroups first, then rmdir again. Errors are the caller's to see (the path stays). */
+async function removeCgroup(path: string): Promise<void> {
+  try {
+    await rmdir(path);
+    return;
+  } catch {
+    // busy, or has sub-cgroups
+  }
+  let entries;
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) await removeCgroup(join(path, e.name));
+  await rmdir(path).catch(() => undefined);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
   } catch {
     return false;
   }
