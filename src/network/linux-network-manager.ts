@@ -758,7 +758,8 @@ export class LinuxNetworkManager implements NetworkManager {
   }
 
   async #save(rec: SandboxRecord): Promise<void> {
-    await writeJsonAtomic(join(this.#dir(rec.containerId), "sandbox.json"), rec);
+    // What it describes (netns, veths, rules, leases) does not outlive a reboot; a daemon crash is what it is for.
+    await writeJsonAtomic(join(this.#dir(rec.containerId), "sandbox.json"), rec, { durable: false });
   }
 
   /**

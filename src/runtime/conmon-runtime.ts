@@ -114,8 +114,8 @@ export class ConmonRuntime implements Runtime {
     try {
       await mkdir(l.bundle, { recursive: true });
       await mkdir(l.exitDir, { recursive: true });
-      await writeJsonAtomic(l.config, spec);
-      await writeJsonAtomic(l.createOptions, options);
+      // The exec root is volatile (a reboot ends every container): atomic, not flushed to disk.
+      await Promise.all([writeJsonAtomic(l.config, spec, { durable: false }), writeJsonAtomic(l.createOptions, options, { durable: false })]);
       if (options.logPath !== null) await mkdir(dirname(options.logPath), { recursive: true });
 
       const args = [
