@@ -165,7 +165,7 @@ export class ContainerService {
         }
       }
       const layers = await this.#prepareLayers(image);
-      await snapshotter.createRw(id, layers);
+      await Promise.all([snapshotter.createRw(id, layers), mkdir(store.dir(id), { recursive: true })]);
       const mounts = await this.#createMounts(id, mountRequests, image);
       const now = new Date().toISOString();
       const record: ContainerRecord = {
@@ -184,7 +184,6 @@ export class ContainerService {
         manuallyStopped: false,
         logPath: join(store.dir(id), `${id}-json.log`),
       };
-      await mkdir(store.dir(id), { recursive: true });
       await store.save(record);
       this.#entries.set(id, { record, lock: Promise.resolve(), exitWaiters: [], removeWaiters: [], pendingAttach: [], stopping: false });
       for (const m of mounts) if (m.Type === "volume" && m.Name) this.#deps.volumes.use(m.Name, id);
@@ -296,8 +295,8 @@ export class ContainerService {
     try {
       if (network.status === "rejected") throw network.reason;
       const joined = network.value;
-      const spec = await this.#spec(record, merged, joined);
-      await runtime.delete(record.id, { force: true }).catch(() => undefined);
+      // Clearing runtime leftovers of an earlier run and building the spec are independent.
+      const [spec] = await Promise.all([this.#spec(record, merged, joined), runtime.delete(record.id, { force: true }).catch(() => undefined)]);
       const { pid } = await runtime.create(record.id, spec, {
         tty: record.config.Tty,
         openStdin: record.config.OpenStdin,

@@ -112,11 +112,13 @@ export class ConmonRuntime implements Runtime {
     await this.#claim(l, runc);
 
     try {
-      await mkdir(l.bundle, { recursive: true });
-      await mkdir(l.exitDir, { recursive: true });
+      await Promise.all([mkdir(l.bundle, { recursive: true }), mkdir(l.exitDir, { recursive: true })]);
       // The exec root is volatile (a reboot ends every container): atomic, not flushed to disk.
-      await Promise.all([writeJsonAtomic(l.config, spec, { durable: false }), writeJsonAtomic(l.createOptions, options, { durable: false })]);
-      if (options.logPath !== null) await mkdir(dirname(options.logPath), { recursive: true });
+      await Promise.all([
+        writeJsonAtomic(l.config, spec, { durable: false }),
+        writeJsonAtomic(l.createOptions, options, { durable: false }),
+        options.logPath !== null ? mkdir(dirname(options.logPath), { recursive: true }) : undefined,
+      ]);
 
       const args = [
         ...this.#commonArgs(runc, id, id, l.bundle, l.pidFile, l.exitDir),

@@ -201,10 +201,13 @@ export class Runc {
     const left = new Map(Object.entries(st.cgroup_paths ?? {}));
     for (let i = 0, delay = 10; i < 5 && left.size > 0; i++, delay *= 2) {
       if (i > 0) await new Promise((r) => setTimeout(r, delay));
-      for (const [key, path] of left) {
-        await removeCgroup(path);
-        if (!(await exists(path))) left.delete(key);
-      }
+      // One cgroup per controller; they do not depend on each other.
+      await Promise.all(
+        [...left].map(async ([key, path]) => {
+          await removeCgroup(path);
+          if (!(await exists(path))) left.delete(key);
+        }),
+      );
     }
     if (left.size > 0) return false;
     await rm(join(this.root, id), { recursive: true, force: true });

@@ -114,11 +114,12 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async createRw(id: string, lowerDirs: readonly string[]): Promise<RwPaths> {
     const dir = this.#dir(id);
-    for (const d of lowerDirs) {
+    // All stat()s at once; the first bad dir (in order) is still the one reported.
+    const stats = await Promise.all(lowerDirs.map((d) => (isAbsolute(d) ? stat(d).catch(() => null) : null)));
+    for (const [i, d] of lowerDirs.entries()) {
       if (!isAbsolute(d)) throw new InvalidArgumentError(`lower dir ${JSON.stringify(d)} is not absolute`);
       if (/[,:\\]/.test(d)) throw new InvalidArgumentError(`lower dir ${JSON.stringify(d)} contains ',', ':' or '\\'`);
-      const st = await stat(d).catch(() => null);
-      if (!st?.isDirectory()) throw new NotFoundError(`lower dir ${d} does not exist`);
+      if (!stats[i]?.isDirectory()) throw new NotFoundError(`lower dir ${d} does not exist`);
     }
     try {
       await mkdir(dir);
@@ -128,9 +129,7 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     const paths = this.#paths(id);
     try {
-      await mkdir(paths.upper, { mode: 0o755 });
-      await mkdir(paths.work, { mode: 0o700 });
-      await mkdir(paths.merged, { mode: 0o755 });
+      await Promise.all([mkdir(paths.upper, { mode: 0o755 }), mkdir(paths.work, { mode: 0o700 }), mkdir(paths.merged, { mode: 0o755 })]);
       // Relative to the root when inside it, so a moved data root keeps working.
       await writeJsonAtomic(join(dir, "lower.json"), lowerDirs.map((d) => (d.startsWith(`${this.#root}/`) ? relative(this.#root, d) : d)));
     } catch (err) {

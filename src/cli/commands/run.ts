@@ -6,19 +6,16 @@
  */
 import { ExitCode, println, type CliIo } from "../command-kit.js";
 import { daemonStatusOf } from "../client.js";
-import {
-  beginWait,
-  defaultDetachKeys,
-  parseDetachKeys,
-  proxySignals,
-  pumpHijacked,
-  setupTty,
-  startErrorExitCode,
-} from "../attach-stream.js";
 import { createContainer, parseCreate } from "./create.js";
+
+// The stream plumbing is loaded only by the runs that attach (not by `run -d`).
+const attachStream = () => import("../attach-stream.js");
 
 export async function execute(argv: string[], io: CliIo): Promise<number> {
   const req = parseCreate(argv, io, "run");
+  // Loaded while the daemon creates the container.
+  const stream = req.detach ? undefined : attachStream();
+  stream?.catch(() => {});
   const { Id: id } = await createContainer(io, req);
   const cfg = req.body as { Tty: boolean; AttachStdin: boolean; AttachStdout: boolean; AttachStderr: boolean; HostConfig: { AutoRemove: boolean } };
   const path = `/containers/${id}`;
@@ -29,6 +26,7 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
 
+  const { beginWait, defaultDetachKeys, parseDetachKeys, proxySignals, pumpHijacked, setupTty } = await stream!;
   const attaching = cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr;
   const conn = attaching
     ? await io.client.hijack(`${path}/attach`, {
@@ -80,6 +78,7 @@ async function start(io: CliIo, path: string): Promise<void> {
     if (daemonStatusOf(err) === undefined) throw err;
     let msg = `Error response from daemon: ${(err as Error).message}`;
     if (!/[.?]$/.test(msg)) msg += ".";
+    const { startErrorExitCode } = await attachStream();
     throw new ExitCode(startErrorExitCode(msg), `wharf: ${msg}\nSee 'wharf run --help'.`);
   }
 }
