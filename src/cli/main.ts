@@ -41,6 +41,8 @@ const verbs: Record<string, Loader> = {
   diff: () => import("./commands/diff.js"),
   port: () => import("./commands/port.js"),
   images: () => import("./commands/images.js"),
+  build: () => import("./commands/build.js"),
+  builder: () => import("./commands/builder.js"),
   tag: () => import("./commands/tag.js"),
   rmi: () => import("./commands/rmi.js"),
   save: () => import("./commands/save.js"),
@@ -65,7 +67,7 @@ const managementAliases: Record<string, Record<string, string[]>> = {
   },
   image: {
     ls: ["images"], list: ["images"], history: ["history"], import: ["import"],
-    inspect: ["inspect", "--type", "image"], load: ["load"], rm: ["rmi"], remove: ["rmi"],
+    build: ["build"], inspect: ["inspect", "--type", "image"], load: ["load"], rm: ["rmi"], remove: ["rmi"],
     save: ["save"], tag: ["tag"],
   },
   system: { info: ["info"], events: ["events"] },
@@ -85,6 +87,7 @@ Common Commands:
   info        Display system-wide information
 
 Management Commands:
+  builder     Manage builds
   container   Manage containers
   image       Manage images
   network     Manage networks
@@ -93,6 +96,7 @@ Management Commands:
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
+  build       Build an image from a Dockerfile
   commit      Create a new image from a container's changes
   cp          Copy files/folders between a container and the local filesystem
   create      Create a new container

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { BuildCache, Builder } from "../build/index.js";
 import { LocalContentStore } from "../content/index.js";
 import { ContainerService } from "../container/container-service.js";
 import { ContainerStore } from "../container/container-store.js";
@@ -21,6 +22,7 @@ export interface Engine {
   volumes: VolumeStore;
   networks: NetworkManager;
   events: EventBus;
+  builder: Builder;
 }
 
 export async function createEngine(options: DaemonOptions, log: Logger): Promise<Engine> {
@@ -55,5 +57,14 @@ export async function createEngine(options: DaemonOptions, log: Logger): Promise
   images.attachContainers(containers);
   await containers.recover();
   const execs = new ExecService(containers, runtime, events);
-  return { containers, execs, images, volumes, networks, events };
+  const builder = new Builder({
+    images: imageStore,
+    snapshotter,
+    containers,
+    cache: await BuildCache.open(join(options.dataRoot, "builder")),
+    scratchDir: join(options.dataRoot, "builder", "tmp"),
+    log,
+  });
+  await builder.recover();
+  return { containers, execs, images, volumes, networks, events, builder };
 }
