@@ -22,7 +22,7 @@ import { checksumSources, resolveSources, unpackContext, type ResolvedSource } f
 import { archiveKind, copySources, destination, extractArchive, parseChmod, writeSourceFile, type CopyOptions } from "./copy-files.js";
 import type { CopyInstruction, Dockerfile, FromInstruction, Instruction, RunInstruction, Stage, WordsInstruction } from "./dockerfile.js";
 import { parseDockerfile } from "./dockerfile-parser.js";
-import { expandWord } from "./shell-words.js";
+import { expandRaw, expandWord } from "./shell-words.js";
 import { applyMetadata, argEnv, argvOf, lookupIn, shellOf, type StageState } from "./stage-state.js";
 
 /**
@@ -373,7 +373,7 @@ class BuildRun {
     let stdin: string | undefined;
     const heredoc = ins.heredocs[0];
     if (heredoc) {
-      const content = heredoc.expand ? expandHeredoc(heredoc.content, lookupIn(state), state.escapeChar) : heredoc.content;
+      const content = heredoc.expand ? expandRaw(heredoc.content, lookupIn(state)) : heredoc.content;
       // `RUN <<EOF` alone runs the body as a script; `RUN cmd <<EOF` feeds it to cmd's stdin.
       const alone = ins.command.kind === "shell" && /^<<-?["']?[A-Za-z0-9_]+["']?\s*$/.test(ins.command.command.trim());
       if (alone) argv = [...shellOf(state), content];
@@ -409,7 +409,10 @@ class BuildRun {
         const onAbort = () => void containers.kill(id).catch(() => undefined);
         this.#req.signal.addEventListener("abort", onAbort, { once: true });
         try {
+          // A cancel that came while the container was being created.
+          this.#req.signal.throwIfAborted();
           await containers.start(id);
+          if (this.#req.signal.aborted) onAbort();
           const code = await exited;
           await attached.done;
           const rest = decoder.end();
@@ -438,7 +441,7 @@ class BuildRun {
     const chmod = parseChmod(ins.flags.chmod);
     const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
     const fileSources = ins.sources.filter((s) => !heredocs.has(s.replace(/^<<-?["']?|["']?$/g, ""))).map(word);
-    const docSources = ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredoc(h.content, lookup, state.escapeChar) : h.content }));
+    const docSources = ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandRaw(h.content, lookup) : h.content }));
     const urls = ins.keyword === "ADD" ? fileSources.filter(isUrl) : [];
     const local = fileSources.filter((s) => !isUrl(s));
     const target = destination(dest, state.config.WorkingDir ?? "/", fileSources.length + docSources.length, ins.keyword);
@@ -573,13 +576,6 @@ function isUrl(s: string): boolean {
   return /^https?:\/\//i.test(s);
 }
 
-/** Heredoc bodies expand like a double-quoted word, line breaks kept. */
-function expandHeredoc(content: string, lookup: (name: string) => string | undefined, escapeChar: "\\" | "`"): string {
-  return content
-    .split("\n")
-    .map((line) => (line.includes("$") ? expandWord(`"${line.replaceAll('"', `${escapeChar}"`)}"`, lookup, escapeChar) : line))
-    .join("\n");
-}
 
 async function ownerOf(root: string, spec: string): Promise<{ uid: number; gid: number }> {
   const [user, group] = spec.split(":", 2);

@@ -61,7 +61,7 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
     contentType: "application/x-tar",
   });
   const sent = await context.size;
-  if (!quiet) io.stderr.write(`Sending build context to Wharf daemon  ${humanSize(sent)}\n`);
+  if (!quiet) io.stdout.write(`Sending build context to Wharf daemon  ${humanSize(sent)}\n`);
   let imageId = "";
   for await (const m of readJsonLines(res)) {
     if (m.errorDetail || m.error) {
