@@ -769,3 +769,40 @@ describe("crash safety", () => {
     }
   });
 });
+
+describe("wharf registry flags", () => {
+  test("argv → options: defaults, auth modes, TLS pairs, addresses", async () => {
+    const { parseRegistryArgs, parseAddr } = await import("../src/cli/commands/registry.js");
+    const { UsageError } = await import("../src/cli/cli-errors.js");
+    const d = parseRegistryArgs([]);
+    assert.deepEqual([d.addr, d.root, d.auth, d.tls, d.logLevel], [{ host: "127.0.0.1", port: 5000 }, "/var/lib/wharf-registry", { kind: "none" }, undefined, "info"]);
+    assert.deepEqual(parseRegistryArgs(["--htpasswd", "/h"]).auth, { kind: "basic", htpasswd: "/h", realm: "Wharf Registry" });
+    assert.deepEqual(parseRegistryArgs(["--token-realm", "--htpasswd", "/h"]).auth, {
+      kind: "token",
+      realm: "",
+      issuer: "wharf-registry",
+      service: "wharf-registry",
+      expiresInSeconds: 300,
+      htpasswd: "/h",
+    });
+    assert.equal((parseRegistryArgs(["--token-realm", "https://auth.example/token", "--token-key", "/k.pem"]).auth as { key: string }).key, "/k.pem");
+    assert.deepEqual(parseRegistryArgs(["--tls-cert", "c", "--tls-key", "k"]).tls, { cert: "c", key: "k" });
+    assert.deepEqual(parseAddr(":5001"), { host: "0.0.0.0", port: 5001 });
+    assert.deepEqual(parseAddr("[::1]:0"), { host: "::1", port: 0 });
+    for (const bad of [["--tls-cert", "c"], ["--addr", "nohost"], ["--addr", "h:99999"], ["--token-realm", "ftp://x"], ["-l", "loud"], ["extra"]]) {
+      assert.throws(() => parseRegistryArgs(bad), UsageError, bad.join(" "));
+    }
+  });
+
+  test("a taken port is an UnavailableError, and the root is released", async () => {
+    const { srv, url } = await inProcess();
+    try {
+      const port = Number(new URL(url).port);
+      const root = await tempDir("wharf-registry-");
+      await assert.rejects(startRegistryServer({ addr: { host: "127.0.0.1", port }, root, auth: { kind: "none" } }), (e: Error) => e.name === "UnavailableError");
+      assert.equal(existsSync(join(root, "registry.pid")), false);
+    } finally {
+      await srv.close();
+    }
+  });
+});

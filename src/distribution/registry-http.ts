@@ -362,8 +362,7 @@ export class RegistryApp {
     let limit: number | undefined;
     if (header !== undefined) {
       const range = parseContentRange(header);
-      const rangeError = (why: string) =>
-        registryError("RANGE_INVALID", why, { headers: uploadHeaders({ ...st }) });
+      const rangeError = (why: string) => registryError("RANGE_INVALID", why, { headers: uploadHeaders(st) });
       if (!range) throw rangeError(`malformed Content-Range ${JSON.stringify(header)} (want <start>-<end>)`);
       if (range.start !== st.offset) throw rangeError(`chunk starts at ${range.start}, but the upload has ${st.offset} bytes`);
       limit = range.end - range.start + 1;

@@ -54,15 +54,12 @@ export class FileRepositoryStore implements RepositoryStore {
   async catalog(): Promise<string[]> {
     const out: string[] = [];
     const walk = async (dir: string, prefix: string): Promise<void> => {
-      const entries = await readdirOrEmpty(dir);
-      if (prefix && ((entries.includes("_manifests") && (await hasEntries(join(dir, "_manifests")))) || (entries.includes("_blobs") && (await hasEntries(join(dir, "_blobs")))))) {
-        out.push(prefix);
-      }
-      for (const e of entries) {
+      if (prefix && ((await hasEntries(join(dir, "_manifests"))) || (await hasEntries(join(dir, "_blobs"))))) out.push(prefix);
+      for (const e of await readdirOrEmpty(dir)) {
+        // Only path components can be repositories; `_…` are a repository's own records.
         if (!componentName.test(e)) continue;
         const name = prefix ? `${prefix}/${e}` : e;
-        if (name.length > 255) continue;
-        await walk(join(dir, e), name);
+        if (name.length <= 255) await walk(join(dir, e), name);
       }
     };
     await walk(this.#root, "");

@@ -33,7 +33,7 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     const blobs = await RegistryBlobStore.open(root);
     const repos = new FileRepositoryStore(root);
     const uploads = await FileUploadSessions.open(root, blobs);
-    const tls = options.tls ? { cert: await readFile(options.tls.cert), key: await readFile(options.tls.key) } : undefined;
+    const tls = options.tls ? { cert: await readOption(options.tls.cert, "TLS certificate"), key: await readOption(options.tls.key, "TLS key") } : undefined;
     const scheme = tls ? "https" : "http";
 
     // Everything that can fail or wait happens before listening; what needs the bound
@@ -42,7 +42,9 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     const a = options.auth;
     const htpasswdPath = a.kind === "basic" ? a.htpasswd : a.kind === "token" ? a.htpasswd : undefined;
     const htpasswd = htpasswdPath !== undefined ? await HtpasswdFile.load(htpasswdPath, log) : undefined;
-    const keys = a.kind === "token" ? await TokenKeys.load(a.key, root) : undefined;
+    const keys = a.kind === "token" ? await TokenKeys.load(a.key, root).catch((err: Error) => {
+      throw new InvalidArgumentError(`token key: ${err.message}`, { cause: err });
+    }) : undefined;
     if (a.kind === "token" && !keys!.canSign && a.realm === "") {
       throw new InvalidArgumentError("a token key without its private half cannot issue tokens: give --token-realm of the server that does");
     }
@@ -69,12 +71,13 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     server.headersTimeout = 60_000;
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((ok, fail) => {
-      server!.once("error", fail);
+      server!.once("error", (err) => fail(new UnavailableError(`cannot listen on ${options.addr.host}:${options.addr.port}: ${err.message}`, { cause: err })));
       server!.listen(options.addr.port, options.addr.host, () => {
-        server!.off("error", fail);
+        server!.removeAllListeners("error");
         ok();
       });
     });
+    server.on("error", (err) => log.error(`server: ${err.message}`));
     const bound = server.address() as AddressInfo;
     const address: ListenAddr = { host: bound.address, port: bound.port };
     const hostPart = address.host.includes(":") ? `[${address.host}]` : address.host;
@@ -113,5 +116,13 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     server?.close();
     await release();
     throw err;
+  }
+}
+
+async function readOption(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read the ${what} ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -129,7 +129,7 @@ export class FileUploadSessions implements UploadSessions {
     return this.#serial(id, async () => {
       const st = await this.#require(repository, id);
       if (opts.at !== undefined && opts.at !== st.offset) {
-        throw registryError("RANGE_INVALID", `chunk starts at ${opts.at}, upload is at ${st.offset}`, { status: 416 });
+        throw registryError("RANGE_INVALID", `chunk starts at ${opts.at}, upload is at ${st.offset}`);
       }
       const running = await this.#runningHash(id, st.offset);
       const fh = await open(this.#data(id), "a");
