@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { request as httpRequest, type ClientRequest } from "node:http";
 import { join } from "node:path";
@@ -216,6 +216,11 @@ describe("upload sessions", () => {
       assert.equal(dup.headers.location, loc);
       assertError(await http("PATCH", `${url}${loc}`, { body: "x", headers: { "Content-Range": "garbage" } }), 416, "RANGE_INVALID");
       assertError(await http("PATCH", `${url}${loc}`, { body: "xy", headers: { "Content-Range": "1000-1009" } }), 416, "RANGE_INVALID");
+      // A chunked body longer than its Content-Range: the range's bytes are kept, the rest refused.
+      const long = await http("POST", `${url}/v2/a/blobs/uploads/`);
+      const over = await http("PATCH", `${url}${long.headers.location}`, { body: "0123456789", headers: { "Content-Range": "0-3", "Transfer-Encoding": "chunked" } });
+      assertError(over, 400, "BLOB_UPLOAD_INVALID");
+      assert.equal((await http("GET", `${url}${long.headers.location}`)).headers.range, "0-3");
       // Streamed chunk, no Content-Range (what docker push sends).
       const p2 = await http("PATCH", `${url}${loc}`, { body: data.subarray(1000, 2000) });
       assert.equal(p2.headers.range, "0-1999");
@@ -593,6 +598,20 @@ async function busyboxOci(): Promise<string> {
   return dir;
 }
 
+/** The busybox layout plus an OCI index over its manifest, tagged `multi` (skopeo --all pushes the child, then the index). */
+async function indexLayout(): Promise<string> {
+  const src = await busyboxOci();
+  const dir = join(await tempDir("wharf-oci-"), "multi");
+  await cp(src, dir, { recursive: true });
+  const top = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as { manifests: Array<Record<string, unknown>> };
+  const { mediaType, digest, size } = top.manifests[0]! as { mediaType: string; digest: string; size: number };
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [{ mediaType, digest, size, platform: { architecture: "amd64", os: "linux" } }] }));
+  await writeFile(join(dir, "blobs", "sha256", sha(index).slice(7)), index);
+  top.manifests.push({ mediaType: MediaTypes.ociIndex, digest: sha(index), size: index.length, annotations: { "org.opencontainers.image.ref.name": "multi" } });
+  await writeFile(join(dir, "index.json"), JSON.stringify(top));
+  return dir;
+}
+
 async function layoutBlobs(dir: string): Promise<string[]> {
   return (await readdir(join(dir, "blobs", "sha256"))).sort();
 }
@@ -618,6 +637,14 @@ describe("skopeo against `wharf registry`", { skip: skopeoSkip }, () => {
       // A second repository gets its layers by cross-repository mount.
       await skopeo(["copy", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${reg.hostPort}/x:v1`, `docker://${reg.hostPort}/y/z:v1`]);
       assert.match(reg.log, /POST \/v2\/y\/z\/blobs\/uploads\/\?\S*mount=sha256%3A[a-f0-9]{64}\S* 201/);
+      // An image index: the child manifest goes first (by digest), then the index that lists it.
+      const multi = await indexLayout();
+      await skopeo(["copy", "--all", "--dest-tls-verify=false", `oci:${multi}:multi`, `docker://${reg.hostPort}/m:multi`]);
+      const idx = await http("GET", `${reg.url}/v2/m/manifests/multi`, { headers: { Accept: MediaTypes.ociIndex } });
+      assert.equal(idx.headers["content-type"], MediaTypes.ociIndex);
+      const multiBack = join(await tempDir("wharf-oci-"), "multi-back");
+      await skopeo(["copy", "--all", "--src-tls-verify=false", `docker://${reg.hostPort}/m:multi`, `oci:${multiBack}:multi`]);
+      assert.deepEqual(await layoutBlobs(multiBack), await layoutBlobs(multi));
       await skopeo(["delete", "--tls-verify=false", `docker://${reg.hostPort}/x:docker`]);
       assertError(await http("GET", `${reg.url}/v2/x/manifests/docker`), 404, "MANIFEST_UNKNOWN");
     } finally {

@@ -144,6 +144,12 @@ export class RegistryApp {
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    if (req.destroyed && !req.complete) {
+      // The client went away mid-body (an upload it will resume, or not): nothing to answer, nothing broken.
+      this.#o.log.debug(`${req.method} ${req.url}: client disconnected: ${err instanceof Error ? err.message : String(err)}`);
+      res.destroy();
+      return;
+    }
     const e = toErrorResponse(err);
     if (e.fault) this.#o.log.error(`${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     if (res.headersSent || res.destroyed) {
