@@ -1,4 +1,3 @@
-import type { Readable } from "node:stream";
 import type { BlobInfo, ContentStore, Digest } from "../content/content-store.js";
 import type { Logger } from "../lib/logger.js";
 
@@ -193,12 +192,6 @@ export interface UploadSessions {
   cancel(repository: string, id: string): Promise<boolean>;
   /** Every session (for gc: ids and last-modified times). */
   list(): Promise<Array<{ id: string; modified: Date }>>;
-}
-
-/** A blob read for a response: the bytes (or the asked-for range) and the full size. */
-export interface BlobRead {
-  readonly size: number;
-  readonly stream: Readable;
 }
 
 export interface GcOptions {

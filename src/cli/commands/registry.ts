@@ -29,7 +29,7 @@ export function parseRegistryArgs(argv: string[], out: NodeJS.WritableStream = p
     .option("--tls-key <file>", "TLS private key (PEM)")
     .option("--htpasswd <file>", "htpasswd file of bcrypt entries (htpasswd -B): Basic auth, or the token endpoint's users")
     .option("--realm <string>", "Realm of the Basic challenge", "Wharf Registry")
-    .option("--token-realm [url]", "Bearer-token auth: where clients get tokens (no value: this registry's own /token)")
+    .option("--token-realm [url]", "Bearer-token auth: the URL clients get tokens from (no value: this registry's own /token at the listen address; give the URL clients reach when listening on all interfaces)")
     .option("--token-issuer <string>", "Issuer (iss) of tokens", "wharf-registry")
     .option("--token-service <string>", "Service (aud) of tokens and challenges", "wharf-registry")
     .option("--token-key <file>", "ES256 key (PEM): private to issue and verify, public or certificate to verify only (default: generated under --root)")
