@@ -10,5 +10,11 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -q --no-install-recommends docker-compose >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends docker-compose >/dev/null; }
 fi
+# skopeo copies images in and out of `wharf registry` in its integration suite.
+if ! command -v skopeo >/dev/null 2>&1; then
+  echo "test: installing skopeo" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends skopeo >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends skopeo >/dev/null; }
+fi
 mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
 exec node --test --test-concurrency=1 --test-reporter=spec "$@" "${files[@]}"
