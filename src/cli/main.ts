@@ -54,6 +54,7 @@ const verbs: Record<string, Loader> = {
   events: () => import("./commands/events.js"),
   network: () => import("./commands/network.js"),
   volume: () => import("./commands/volume.js"),
+  registry: () => import("./commands/registry.js"),
 };
 
 /** `wharf container <verb>` / `wharf image <verb>`: the docker management-command spellings. */
@@ -93,6 +94,7 @@ Management Commands:
   network     Manage networks
   volume      Manage volumes
   daemon      Run the Wharf daemon (like dockerd; also "wharf -d")
+  registry    Run an image registry (OCI Distribution API; "registry gc" collects garbage)
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
