@@ -578,10 +578,10 @@ function isUrl(s: string): boolean {
 
 
 async function ownerOf(root: string, spec: string): Promise<{ uid: number; gid: number }> {
-  const [user, group] = spec.split(":", 2);
-  // A lone user keeps its own primary group only when named; `--chown=1000` means 1000:1000 in Docker.
-  const resolved = await resolveUser(root, group === undefined && /^\d+$/.test(user!) ? `${user}:${user}` : spec);
-  return { uid: resolved.uid, gid: resolved.gid };
+  const resolved = await resolveUser(root, spec);
+  // "A username without groupname or a UID without GID will use the same numeric UID as the GID."
+  // (https://docs.docker.com/reference/dockerfile/#copy---chown---chmod)
+  return { uid: resolved.uid, gid: spec.includes(":") ? resolved.gid : resolved.uid };
 }
 
 async function writeDir(root: string, dir: string, owner: { uid: number; gid: number }): Promise<void> {
