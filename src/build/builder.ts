@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { lchown, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { lchown, mkdir, rm, stat } from "node:fs/promises";
 import { basename, posix } from "node:path";
 import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
@@ -18,7 +18,10 @@ import { resolveInRoot } from "../lib/scoped-path.js";
 import { resolveUser } from "../runtime/index.js";
 import type { Snapshotter } from "../snapshot/index.js";
 import { BuildCache } from "./build-cache.js";
-import { checksumSources, resolveSources, unpackContext, type ResolvedSource } from "./build-context.js";
+import { ContextArchive } from "./context-archive.js";
+import { DockerIgnore } from "./dockerignore.js";
+import { checksumSources, resolveSources, type ResolvedSource } from "./source-paths.js";
+import { DirectoryTree, type SourceTree } from "./source-tree.js";
 import { archiveKind, copySources, destination, extractArchive, parseChmod, writeSourceFile, type CopyOptions } from "./copy-files.js";
 import type { CopyInstruction, Dockerfile, FromInstruction, Instruction, RunInstruction, Stage, WordsInstruction } from "./dockerfile.js";
 import { parseDockerfile } from "./dockerfile-parser.js";
@@ -42,8 +45,8 @@ import { applyMetadata, argEnv, argvOf, lookupIn, shellOf, type StageState } fro
  * containers and temporary snapshots and tags nothing.
  */
 export interface BuildRequest {
-  /** The unpacked context; the caller owns it and removes it afterwards. */
-  contextDir: string;
+  /** The build context; the caller owns it and closes it afterwards. */
+  context: ContextArchive;
   /** The Dockerfile's path inside the context (default `Dockerfile`). */
   dockerfile?: string;
   /** Dockerfile text sent instead of a file in the context (`docker build -f - .`). */
@@ -126,18 +129,22 @@ export class Builder {
   }
 
   /** A build whose context arrives as a tar (`POST /build`): unpacked privately, removed afterwards. */
-  async buildFromTar(input: Readable, req: Omit<BuildRequest, "contextDir">, out: BuildReporter): Promise<ImageRecord> {
+  async buildFromTar(input: Readable, req: Omit<BuildRequest, "context">, out: BuildReporter): Promise<ImageRecord> {
     await mkdir(this.#deps.scratchDir, { recursive: true });
-    const contextDir = await unpackContext(input, this.#deps.scratchDir, req.dockerfile ?? "Dockerfile");
+    const context = await ContextArchive.receive(input, this.#deps.scratchDir);
     try {
-      return await this.build({ ...req, contextDir }, out);
+      const ignore = await context.readText(".dockerignore");
+      if (ignore !== undefined) context.applyIgnore(DockerIgnore.parse(ignore), [posix.normalize(req.dockerfile ?? "Dockerfile"), ".dockerignore"]);
+      return await this.build({ ...req, context }, out);
     } finally {
-      await rm(contextDir, { recursive: true, force: true });
+      await context.close();
     }
   }
 
   async build(req: BuildRequest, out: BuildReporter): Promise<ImageRecord> {
-    const text = req.dockerfileText ?? (await this.#readDockerfile(req.contextDir, req.dockerfile ?? "Dockerfile"));
+    const path = req.dockerfile ?? "Dockerfile";
+    const text = req.dockerfileText ?? (await req.context.readText(path));
+    if (text === undefined) throw new NotFoundError(`Cannot locate specified Dockerfile: ${path}`);
     const df = parseDockerfile(text, basename(req.dockerfile ?? "Dockerfile"));
     const tags = req.tags.map((t) => {
       parseNormalizedTagged(t); // refuses a bad name before any work is done
@@ -151,17 +158,6 @@ export class Builder {
     out.stream(`Successfully built ${short(image.id)}\n`);
     for (const t of tags) out.stream(`Successfully tagged ${familiarString(parseNormalizedTagged(t))}\n`);
     return this.#deps.images.get(image.id);
-  }
-
-  async #readDockerfile(contextDir: string, path: string): Promise<string> {
-    try {
-      return await readFile(await resolveInRoot(contextDir, path), "utf8");
-    } catch (err) {
-      if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR" || errnoCode(err) === "EISDIR") {
-        throw new NotFoundError(`Cannot locate specified Dockerfile: ${path}`);
-      }
-      throw err;
-    }
   }
 }
 
@@ -448,16 +444,16 @@ class BuildRun {
 
     const from = ins.flags.from !== undefined ? word(ins.flags.from) : undefined;
     if (from !== undefined && ins.keyword === "ADD") throw new InvalidArgumentError("ADD does not support --from, use COPY");
-    await this.#withSourceRoot(stageIndex, from, async (sourceRoot, sourceId) => {
-      const sources = local.length > 0 ? await resolveSources(sourceRoot, local, from === undefined ? "build context" : `stage ${from}`) : [];
-      const checksum = await checksumSources(sources);
+    await this.#withSourceTree(stageIndex, from, async (tree, sourceId) => {
+      const sources = local.length > 0 ? await resolveSources(tree, local, from === undefined ? "build context" : `stage ${from}`) : [];
+      const checksum = await checksumSources(tree, sources);
       const createdBy = `/bin/sh -c #(nop) ${ins.keyword} ${sources.length === 1 && !sources[0]!.isDir ? "file" : "dir"}:${checksum} in ${target.path} `;
       const key = BuildCache.key([state.imageId, ins.keyword, sourceId, ins.flags.chown ?? null, chmod ?? null, target, checksum, docSources, urls]);
       const image = await this.#cached(key, () =>
         this.#withScratchRoot(state.imageId!, async (root) => {
           const owner = ins.flags.chown !== undefined ? await ownerOf(root, word(ins.flags.chown)) : undefined;
           const opts: CopyOptions = { owner, mode: chmod };
-          await this.#place(root, ins.keyword, sources, target, opts);
+          await this.#place(root, tree, ins.keyword, sources, target, opts);
           for (const d of docSources) {
             const path = target.isDir ? posix.join(target.path, d.name) : target.path;
             await writeSourceFile(root, path, d.content, { ...opts, owner: opts.owner ?? { uid: 0, gid: 0 }, fileMode: 0o644 });
@@ -471,12 +467,12 @@ class BuildRun {
   }
 
   /** Copies local sources; ADD extracts local archives into the destination directory. */
-  async #place(root: string, keyword: "COPY" | "ADD", sources: ResolvedSource[], target: { path: string; isDir: boolean }, opts: CopyOptions): Promise<void> {
+  async #place(root: string, tree: SourceTree, keyword: "COPY" | "ADD", sources: ResolvedSource[], target: { path: string; isDir: boolean }, opts: CopyOptions): Promise<void> {
     const owner = opts.owner ?? { uid: 0, gid: 0 };
     for (const source of sources) {
-      const kind = keyword === "ADD" && !source.isDir ? await archiveKind(source.hostPath) : undefined;
-      if (kind) await extractArchive(root, source.hostPath, kind, target.path, this.#deps.scratchDir, opts);
-      else await copySources(root, [source], target, { ...opts, owner });
+      const kind = keyword === "ADD" && !source.isDir ? await archiveKind(tree, source.rel) : undefined;
+      if (kind) await extractArchive(root, tree, source.rel, kind, target.path, this.#deps.scratchDir, opts);
+      else await copySources(root, tree, [source], target, { ...opts, owner });
     }
   }
 
@@ -500,12 +496,12 @@ class BuildRun {
   }
 
   /**
-   * Runs `fn` with the root to copy from: the context, a stage of this
+   * Runs `fn` with the tree to copy from: the context, a stage of this
    * build, or another image (`COPY --from=busybox`) mounted for the while.
    * `sourceId` is what the cache key needs to tell sources apart.
    */
-  async #withSourceRoot(stageIndex: number, from: string | undefined, fn: (root: string, sourceId: string) => Promise<void>): Promise<void> {
-    if (from === undefined) return fn(this.#req.contextDir, "context");
+  async #withSourceTree(stageIndex: number, from: string | undefined, fn: (tree: SourceTree, sourceId: string) => Promise<void>): Promise<void> {
+    if (from === undefined) return fn(this.#req.context, "context");
     const stageRef = this.#stageIndex(from, stageIndex);
     const imageId = stageRef !== undefined ? this.#results.get(stageRef)!.state.imageId! : (await this.#deps.images.get(from).catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new NotFoundError(`COPY --from=${from}: no stage or image named ${from}`);
@@ -515,7 +511,7 @@ class BuildRun {
     const id = scratchSnapshotId();
     await snapshotter.createRw(id, await this.#lowerDirs(imageId));
     try {
-      await fn(await snapshotter.mount(id), imageId);
+      await fn(new DirectoryTree(await snapshotter.mount(id)), imageId);
     } finally {
       await snapshotter.remove(id).catch(() => undefined);
     }

@@ -1,14 +1,15 @@
 import { spawn } from "node:child_process";
-import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
-import { basename, join, posix } from "node:path";
-import { Readable } from "node:stream";
+import { createWriteStream } from "node:fs";
+import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { errnoCode, InvalidArgumentError, UnavailableError } from "../lib/errors.js";
 import { resolveInRoot } from "../lib/scoped-path.js";
 import { unpackLayer } from "../snapshot/index.js";
-import type { ResolvedSource } from "./build-context.js";
+import type { ResolvedSource } from "./source-paths.js";
+import { DirectoryTree, type SourceTree } from "./source-tree.js";
 
 /**
  * COPY and ADD into a step's root filesystem (a mounted overlay, private to
@@ -46,18 +47,18 @@ export function destination(dest: string, workdir: string, sourceCount: number, 
   return { path, isDir };
 }
 
-export async function copySources(root: string, sources: ResolvedSource[], dest: { path: string; isDir: boolean }, opts: CopyOptions): Promise<void> {
+export async function copySources(root: string, tree: SourceTree, sources: ResolvedSource[], dest: { path: string; isDir: boolean }, opts: CopyOptions): Promise<void> {
   for (const source of sources) {
     if (source.isDir) {
       const dir = await ensureDir(root, dest.path, opts.owner);
-      await copyChildren(root, source.hostPath, dir, dest.path, opts);
+      await copyChildren(root, tree, source.rel, dir, dest.path, opts);
       continue;
     }
     const existing = await lstat(await resolveInRoot(root, dest.path)).catch(() => undefined);
     const into = dest.isDir || existing?.isDirectory() === true;
-    const target = into ? posix.join(dest.path, basename(source.hostPath)) : dest.path;
+    const target = into ? posix.join(dest.path, posix.basename(source.rel)) : dest.path;
     const parent = await ensureDir(root, posix.dirname(target), opts.owner);
-    await copyEntry(root, source.hostPath, parent, posix.basename(target), target, opts);
+    await copyEntry(root, tree, source.rel, parent, posix.basename(target), target, opts);
   }
 }
 
@@ -92,47 +93,47 @@ async function ensureDir(root: string, path: string, owner: Ownership | undefine
   return host;
 }
 
-async function copyChildren(root: string, srcDir: string, hostDir: string, containerDir: string, opts: CopyOptions): Promise<void> {
-  for (const name of await readdir(srcDir)) {
-    await copyEntry(root, join(srcDir, name), hostDir, name, posix.join(containerDir, name), opts);
+async function copyChildren(root: string, tree: SourceTree, rel: string, hostDir: string, containerDir: string, opts: CopyOptions): Promise<void> {
+  for (const name of await tree.children(rel)) {
+    await copyEntry(root, tree, rel ? `${rel}/${name}` : name, hostDir, name, posix.join(containerDir, name), opts);
   }
 }
 
 /**
- * Copies `src` to `<hostParent>/<name>`. `hostParent` is already resolved
- * inside the root; an existing symlink at the target is replaced, except
- * for a directory source, where the link is resolved inside the root and
- * merged into, as Docker's extraction into an existing tree does.
+ * Copies `rel` of `tree` to `<hostParent>/<name>`. `hostParent` is already
+ * resolved inside the root; an existing symlink at the target is replaced,
+ * except for a directory source, where the link is resolved inside the root
+ * and merged into, as Docker's extraction into an existing tree does.
  */
-async function copyEntry(root: string, src: string, hostParent: string, name: string, containerPath: string, opts: CopyOptions): Promise<void> {
-  const st = await lstat(src);
+async function copyEntry(root: string, tree: SourceTree, rel: string, hostParent: string, name: string, containerPath: string, opts: CopyOptions): Promise<void> {
+  const st = (await tree.stat(rel))!;
   const target = join(hostParent, name);
   const owner = opts.owner ?? { uid: st.uid, gid: st.gid };
-  if (st.isDirectory()) {
+  if (st.type === "dir") {
     const existing = await lstat(target).catch(() => undefined);
     let dir = target;
     if (existing?.isSymbolicLink()) dir = await resolveInRoot(root, containerPath);
     const resolvedExisting = dir === target ? existing : await lstat(dir).catch(() => undefined);
     if (resolvedExisting && !resolvedExisting.isDirectory()) await rm(dir, { force: true });
     if (!resolvedExisting?.isDirectory()) await mkdir(dir);
-    await chmod(dir, opts.mode ?? st.mode & 0o7777);
+    await chmod(dir, opts.mode ?? st.mode);
     await lchown(dir, owner.uid, owner.gid);
-    await copyChildren(root, src, dir, containerPath, opts);
-    await utimes(dir, st.atime, st.mtime);
+    await copyChildren(root, tree, rel, dir, containerPath, opts);
+    await utimes(dir, st.mtime, st.mtime);
     return;
   }
+  if (st.type === "other") return; // Sockets, fifos and devices are not carried, as in Docker.
   await removeNonDir(target, containerPath);
-  if (st.isSymbolicLink()) {
-    await symlink(await readlink(src), target);
+  if (st.type === "symlink") {
+    await symlink(st.linkname, target);
     await lchown(target, owner.uid, owner.gid);
-    await lutimes(target, st.atime, st.mtime);
+    await lutimes(target, st.mtime, st.mtime);
     return;
   }
-  if (!st.isFile()) return; // Sockets, fifos and devices in a context are not carried, as in Docker.
-  await copyFile(src, target);
-  await chmod(target, opts.mode ?? st.mode & 0o7777);
+  await tree.copyFileTo(rel, target);
+  await chmod(target, opts.mode ?? st.mode);
   await lchown(target, owner.uid, owner.gid);
-  await utimes(target, st.atime, st.mtime);
+  await utimes(target, st.mtime, st.mtime);
 }
 
 async function removeNonDir(hostPath: string, containerPath: string): Promise<void> {
@@ -151,21 +152,26 @@ export function parseChmod(value: string | undefined): number | undefined {
 
 type ArchiveKind = "tar" | "gzip" | "bzip2" | "xz";
 
-/** Whether a local ADD source is an archive Docker would extract, by its first bytes (never its name). */
-export async function archiveKind(hostPath: string): Promise<ArchiveKind | undefined> {
-  const fh = await open(hostPath, "r");
-  try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(head, 0, 512, 0);
-    const b = head.subarray(0, bytesRead);
-    if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return "gzip";
-    if (b.length >= 3 && b.subarray(0, 3).toString("latin1") === "BZh") return "bzip2";
-    if (b.length >= 6 && b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
-    if (b.length >= 262 && b.subarray(257, 262).toString("latin1") === "ustar") return "tar";
-    return undefined;
-  } finally {
-    await fh.close();
+/** Whether an ADD source is an archive Docker would extract, by its first bytes (never its name). */
+export async function archiveKind(tree: SourceTree, rel: string): Promise<ArchiveKind | undefined> {
+  const head = await readHead(tree.openRead(rel), 512);
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 3 && head.subarray(0, 3).toString("latin1") === "BZh") return "bzip2";
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
+  if (head.length >= 262 && head.subarray(257, 262).toString("latin1") === "ustar") return "tar";
+  return undefined;
+}
+
+async function readHead(stream: Readable, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let have = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    have += chunk.length;
+    if (have >= n) break;
   }
+  stream.destroy();
+  return Buffer.concat(chunks).subarray(0, n);
 }
 
 /**
@@ -174,30 +180,33 @@ export async function archiveKind(hostPath: string): Promise<ArchiveKind | undef
  * escape), then merged into `dest` keeping the archive's owners and modes.
  * bzip2 and xz go through Debian's `bzip2`/`xz` programs.
  */
-export async function extractArchive(root: string, hostPath: string, kind: ArchiveKind, destDir: string, scratchDir: string, opts: CopyOptions): Promise<void> {
+export async function extractArchive(root: string, tree: SourceTree, rel: string, kind: ArchiveKind, destDir: string, scratchDir: string, opts: CopyOptions): Promise<void> {
   const tmp = await mkdtemp(join(scratchDir, "add-"));
   try {
-    await unpackLayer(decompress(hostPath, kind), tmp);
+    await unpackLayer(decompress(tree.openRead(rel), kind), tmp);
     const dir = await ensureDir(root, destDir, opts.owner);
-    await copyChildren(root, tmp, dir, destDir, opts);
+    await copyChildren(root, new DirectoryTree(tmp), "", dir, destDir, opts);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-function decompress(hostPath: string, kind: ArchiveKind): Readable {
-  if (kind === "tar") return createReadStream(hostPath);
+function decompress(source: Readable, kind: ArchiveKind): Readable {
+  if (kind === "tar") return source;
   if (kind === "gzip") {
     const gunzip = createGunzip();
-    const src = createReadStream(hostPath);
-    src.on("error", (err) => gunzip.destroy(err));
-    return src.pipe(gunzip);
+    source.on("error", (err) => gunzip.destroy(err));
+    return source.pipe(gunzip);
   }
   const tool = kind === "bzip2" ? "bzip2" : "xz";
-  const child = spawn(tool, ["-dc", hostPath], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(tool, ["-dc"], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const out = child.stdout;
+  const out = new PassThrough();
+  source.on("error", (err) => out.destroy(err));
+  child.stdin.on("error", () => undefined); // a tool that quits early closes its stdin; its exit code tells why
+  source.pipe(child.stdin);
+  child.stdout.pipe(out);
   child.on("error", (err) => out.destroy(errnoCode(err) === "ENOENT" ? new UnavailableError(`${tool} is not installed`) : err));
   child.on("exit", (code) => {
     if (code !== 0) out.destroy(new InvalidArgumentError(`${tool}: ${stderr.trim() || `exit ${code}`}`));
