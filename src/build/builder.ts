@@ -419,7 +419,9 @@ class BuildRun {
           this.#req.signal.removeEventListener("abort", onAbort);
         }
         const diff = await snapshotter.diff(id);
-        return await commitImage(images, state.imageId, diff, { config: state.config, createdBy, container: id });
+        const image = await commitImage(images, state.imageId, diff, { config: state.config, createdBy, container: id });
+        await this.#adopt(id, image);
+        return image;
       } finally {
         await containers.remove(id, { force: true, volumes: true }).catch((err: unknown) => this.#deps.log.warn(`removing build container ${id}: ${String(err)}`));
         this.#out.stream(`Removing intermediate container ${short(id)}\n`);
@@ -531,10 +533,23 @@ class BuildRun {
       const result = await fn(root);
       await snapshotter.unmount(id);
       const layer = result === null ? null : await snapshotter.diff(id);
-      return await commitImage(images, imageId, layer, { config, createdBy });
+      const image = await commitImage(images, imageId, layer, { config, createdBy });
+      if (layer !== null) await this.#adopt(id, image);
+      return image;
     } finally {
       await snapshotter.remove(id).catch(() => undefined);
     }
+  }
+
+  /**
+   * The step's upper dir becomes the new layer's unpacked form, so the next
+   * step does not unpack again what was just packed. Only an optimization:
+   * if it fails, the next step unpacks the layer from its blob.
+   */
+  async #adopt(snapshotId: string, image: ImageRecord): Promise<void> {
+    await this.#deps.snapshotter
+      .adoptUpper(snapshotId, image.layers.map((l) => l.diffId))
+      .catch((err: unknown) => this.#deps.log.warn(`build: keeping the layer of ${short(image.id)} from ${snapshotId}: ${String(err)}`));
   }
 
   async #lowerDirs(imageId: string): Promise<string[]> {
