@@ -1,3 +1,4 @@
+import { DigestMismatchError, SizeMismatchError } from "../content/ingest-errors.js";
 import {
   ForbiddenError,
   InternalError,
@@ -106,6 +107,10 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     if (tag.detail !== undefined) entry.detail = tag.detail;
     return { status: tag.status, body: { errors: [entry] }, headers: tag.headers ?? {}, fault: tag.status >= 500 };
   }
+  if (err instanceof DigestMismatchError) {
+    return toErrorResponse(registryError("DIGEST_INVALID", `provided digest did not match uploaded content: got ${err.actual}, expected ${err.expected}`, { detail: { digest: err.expected } }));
+  }
+  if (err instanceof SizeMismatchError) return toErrorResponse(registryError("SIZE_INVALID", err.message));
   if (isWharfError(err) && err.kind !== "internal") {
     return { status: httpStatusOf(err), body: { errors: [{ code: "UNKNOWN", message }] }, headers: {}, fault: false };
   }

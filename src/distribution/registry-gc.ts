@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Digest } from "../content/content-store.js";
 import { ConflictError, NotFoundError } from "../lib/errors.js";
-import { RegistryBlobStore } from "./blob-store.js";
+import { LocalContentStore } from "../content/local-content-store.js";
 import { referencesOf } from "./manifests.js";
 import type { GcOptions, GcReport } from "./registry-server.js";
 import { FileRepositoryStore } from "./repository-store.js";
@@ -28,7 +28,7 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
       throw new ConflictError(`the registry (pid ${holder}) is serving ${root}: stop it before gc, or use --dry-run`);
     }
   }
-  const blobs = RegistryBlobStore.view(root);
+  const blobs = LocalContentStore.view(root);
   const repos = new FileRepositoryStore(root);
   const marked = new Set<Digest>();
   const names = await repos.catalog();

@@ -101,15 +101,8 @@ export interface RegistryServer extends AsyncDisposable {
 }
 
 /** Blob storage: the content layer's contract plus adoption of a finished upload file. */
-export interface RegistryBlobs extends ContentStore {
-  /**
-   * Moves `file` (which must be on the same filesystem as the store, e.g. an
-   * upload session's data file) into place as the blob `digest`, after fsync.
-   * The caller has already verified the digest. When the blob exists, the
-   * file is removed and the existing blob kept. Safe to call twice.
-   */
-  commitFile(file: string, digest: Digest): Promise<BlobInfo>;
-}
+/** The registry's blobs: a content store (`LocalContentStore` under the registry root), shared by every repository. */
+export type RegistryBlobs = ContentStore;
 
 /** What a repository records about one of its manifests. */
 export interface ManifestLink {

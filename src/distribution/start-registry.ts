@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { InvalidArgumentError, UnavailableError } from "../lib/errors.js";
 import { silentLogger } from "../lib/logger.js";
 import { basicAuth, bearerAuth, noAuth, type Authorizer } from "./access.js";
-import { RegistryBlobStore } from "./blob-store.js";
+import { LocalContentStore } from "../content/local-content-store.js";
 import { HtpasswdFile } from "./htpasswd.js";
 import { RegistryApp } from "./registry-http.js";
 import type { ListenAddr, RegistryServer, RegistryServerOptions } from "./registry-server.js";
@@ -30,7 +30,7 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
   const release = await acquireRootLock(root);
   let server: Server | undefined;
   try {
-    const blobs = await RegistryBlobStore.open(root);
+    const blobs = await LocalContentStore.open(root);
     const repos = new FileRepositoryStore(root);
     const uploads = await FileUploadSessions.open(root, blobs);
     const tls = options.tls ? { cert: await readOption(options.tls.cert, "TLS certificate"), key: await readOption(options.tls.key, "TLS key") } : undefined;
