@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../lib/errors.js";
+import type { RegistryCredentials } from "./registry-client.js";
 
 /**
  * The credentials a Docker Engine API client hands the daemon for one
@@ -60,4 +61,11 @@ export function normalizeAuthConfig(value: unknown): AuthConfig {
     }
   }
   return out;
+}
+
+/** What a registry session needs of an auth config (anonymous when it names no one). */
+export function credentialsOf(config: AuthConfig): RegistryCredentials | undefined {
+  if (config.registrytoken) return { registryToken: config.registrytoken };
+  if (config.username === undefined) return undefined;
+  return { username: config.username, password: config.password ?? "" };
 }
