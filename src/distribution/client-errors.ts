@@ -98,6 +98,7 @@ export function finalError(err: unknown, what: string, attempts: number): Error 
   if (err.name === "AbortError") return err;
   if (isWharfError(err) && !isTransient(err)) return err;
   const detail = isWharfError(err) ? err.message : `${err.message}${errnoCode(err) && !err.message.includes(errnoCode(err)!) ? ` (${errnoCode(err)})` : ""}`;
+  const bare = detail.startsWith(`${what}: `) ? detail.slice(what.length + 2) : detail;
   const times = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
-  return new UnavailableError(`${what}: ${detail} (gave up after ${times})`, { cause: err });
+  return new UnavailableError(`${what}: ${bare} (gave up after ${times})`, { cause: err });
 }

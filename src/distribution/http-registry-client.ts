@@ -239,9 +239,10 @@ class HttpSession implements RegistrySession {
             continue;
           }
         }
-        if (isRetryableStatus(status) && attempt < attempts) {
-          await readBody(res, maxSmallBody).catch(() => undefined);
-          lastErr = transient(new UnavailableError(`${status}`));
+        if (isRetryableStatus(status) && o.retry) {
+          const body = await readBody(res, maxSmallBody).catch(() => Buffer.alloc(0));
+          lastErr = registryResponseError(status, body, `${method} ${url.origin}${url.pathname}`);
+          if (attempt >= attempts) throw lastErr;
           await this.#backoff(attempt, o.signal);
           continue;
         }

@@ -133,7 +133,7 @@ export async function pullImage(reference: string | Reference, o: PullOptions): 
       if (!present[i]) progress(layerStatus(shortDigest(l.digest), "Pull complete"));
     });
 
-    const before = ref.tag !== undefined ? await o.images.get(formatReference(ref)).catch(() => undefined) : undefined;
+    const before = await o.images.get(ref.tag !== undefined ? formatReference(ref) : `${ref.name}@${top.digest}`).catch(() => undefined);
     if (ref.tag !== undefined) await o.images.tag(image.id, formatReference(ref));
     await o.images.tag(image.id, `${ref.name}@${top.digest}`);
     await sources.remember(ref.domain, ref.path, [config.digest, ...layers.map((l) => l.digest)]).catch(() => undefined);
