@@ -60,7 +60,7 @@ async function freePort(): Promise<number> {
 
 // ------------------------------------------------------------------ a failing proxy
 
-type Fault = "pass" | "500" | "drop";
+type Fault = "pass" | "500" | "drop" | "hang";
 
 interface ProxyLog {
   method: string;
@@ -99,7 +99,7 @@ class FaultyProxy {
         if (typeof h.location === "string") h.location = h.location.replace(this.#target.origin, `http://127.0.0.1:${this.port}`);
         res.writeHead(upRes.statusCode ?? 500, h);
         const total = Number(upRes.headers["content-length"] ?? 0);
-        if (fault === "drop" && total > 1) {
+        if ((fault === "drop" || fault === "hang") && total > 1) {
           let sent = 0;
           upRes.on("data", (c: Buffer) => {
             const room = Math.floor(total / 2) - sent;
@@ -108,7 +108,8 @@ class FaultyProxy {
             sent += Math.min(room, c.length);
             if (sent >= Math.floor(total / 2)) {
               upRes.destroy();
-              res.socket?.destroy();
+              // "hang": the connection stays open and silent, as a stuck registry's does.
+              if (fault === "drop") res.socket?.destroy();
             }
           });
           return;
@@ -419,7 +420,7 @@ describe("wharf push/pull through the daemon", { skip: skipAll }, () => {
     assert.equal(dropped.code, 1, dropped.stdout);
     assert.match(dropped.stderr, /gave up after 4 attempts/);
     const layerGets = proxy.log.filter((l) => l.url.endsWith(`/blobs/${layerDigest}`));
-    assert.equal(layerGets.length, 4);
+    assert.equal(layerGets.length, 4, JSON.stringify(layerGets));
     assert.ok(layerGets.slice(1).every((l) => /^bytes=\d+-$/.test(l.range ?? "")), `resumed with Range: ${JSON.stringify(layerGets)}`);
     assert.equal(await imageId(ref), undefined, "nothing tagged");
     assert.doesNotMatch(ok(await d.wharf(["images", "--format", "{{.Repository}}"]), "images").stdout, /flaky/);
@@ -506,6 +507,42 @@ describe("registry client in process", { skip: skipAll }, () => {
       for await (const c of back.stream) chunks.push(c as Buffer);
       assert.ok(Buffer.concat(chunks).equals(data));
     } finally {
+      client.close();
+    }
+  });
+
+  test("a registry that stalls mid-blob: the idle timeout drops the connection, the read resumes, then gives up", async () => {
+    const client = new HttpRegistryClient({ retryDelayMs: 10, idleTimeoutMs: 300 });
+    try {
+      const data = randomBytes(200_000);
+      const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+      proxy.fault = () => "pass";
+      const s = client.session(proxy.hostPort, "stall/blob", ["pull", "push"]);
+      // A monolithic upload whose PUT fails once is started again.
+      let puts = 0;
+      proxy.fault = (req) => (req.method === "PUT" && ++puts === 1 ? "500" : "pass");
+      await s.uploadBlob(digest, data.length, async (start) => Readable.from([data.subarray(start)]));
+      assert.equal(puts, 2);
+      let stalls = 0;
+      proxy.fault = (req) => (isBlobGet(req) && stalls++ === 0 ? "hang" : "pass");
+      proxy.log.length = 0;
+      const chunks: Buffer[] = [];
+      for await (const c of (await s.openBlob(digest, { size: data.length })).stream) chunks.push(c as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(data));
+      assert.match(proxy.log[1]?.range ?? "", /^bytes=[1-9]\d*-$/);
+      proxy.fault = (req) => (isBlobGet(req) ? "hang" : "pass");
+      proxy.log.length = 0;
+      const started = Date.now();
+      await assert.rejects(
+        (async () => {
+          for await (const c of (await s.openBlob(digest, { size: data.length })).stream) void c;
+        })(),
+        (e: unknown) => e instanceof UnavailableError && /no data for 300ms.*gave up after 4 attempts/.test(e.message),
+      );
+      assert.equal(proxy.log.length, 4);
+      assert.ok(Date.now() - started < 10_000);
+    } finally {
+      proxy.fault = () => "pass";
       client.close();
     }
   });

@@ -59,7 +59,9 @@ interface ErrorBody {
  * the context. Transient statuses are marked retryable.
  */
 export function registryResponseError(status: number, body: Buffer, what?: string): WharfError {
-  const text = describeBody(body) ?? `${status} ${STATUS_CODES[status] ?? ""}`.trim();
+  // A HEAD answer has no body; Docker's words for the bare statuses then.
+  const bare = status === 401 ? "unauthorized: authentication required" : status === 403 ? "denied: requested access to the resource is denied" : `${status} ${STATUS_CODES[status] ?? ""}`.trim();
+  const text = describeBody(body) ?? bare;
   let err: WharfError;
   if (status === 401) err = new UnauthorizedError(text);
   else if (status === 403) err = new ForbiddenError(text);

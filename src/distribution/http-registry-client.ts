@@ -88,9 +88,16 @@ export class HttpRegistryClient implements RegistryClient {
     const secure = url.protocol === "https:";
     const mod = secure ? https : http;
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method, headers: { "User-Agent": this.options.userAgent, ...headers }, agent: secure ? this.#agents.https : this.#agents.http, signal }, resolve);
+      let response: IncomingMessage | undefined;
+      const req = mod.request(url, { method, headers: { "User-Agent": this.options.userAgent, ...headers }, agent: secure ? this.#agents.https : this.#agents.http, signal }, (res) => {
+        response = res;
+        resolve(res);
+      });
       req.setTimeout(this.options.idleTimeoutMs, () => {
-        req.destroy(transient(new UnavailableError(`${method} ${url.origin}${url.pathname}: no data for ${Math.round(this.options.idleTimeoutMs / 1000)}s`)));
+        const err = transient(new UnavailableError(`${method} ${url.origin}${url.pathname}: no data for ${this.options.idleTimeoutMs < 1000 ? `${this.options.idleTimeoutMs}ms` : `${Math.round(this.options.idleTimeoutMs / 1000)}s`}`));
+        // A silent body must fail with this reason, not a bare "aborted".
+        if (response && !response.complete) response.destroy(err);
+        req.destroy(err);
       });
       req.on("error", reject);
       if (body === undefined) req.end();
@@ -249,6 +256,8 @@ class HttpSession implements RegistrySession {
         return res;
       } catch (err) {
         lastErr = err;
+        // Without `retry` the caller runs its own attempts (uploads, blob reads): it gets the error as it is.
+        if (!o.retry) throw err;
         if (!isTransient(err) || attempt >= attempts) throw finalError(err, `${method} ${url.origin}${url.pathname}`, attempt);
         await this.#backoff(attempt, o.signal);
       }
@@ -343,18 +352,35 @@ class HttpSession implements RegistrySession {
   async openBlob(digest: Digest, opts: { size?: number; signal?: AbortSignal } = {}): Promise<BlobReader> {
     const url = this.#url(`${this.#repoPath}/blobs/${digest}`);
     const what = `GET ${url.href}`;
+    // One budget of attempts for the whole blob, whether a request fails or its body stops early.
+    const attempts = this.#opts.retries + 1;
+    let failures = 0;
+    const final = new WeakSet<object>();
+    const failed = async (err: unknown): Promise<void> => {
+      failures++;
+      if (!isTransient(err) || failures >= attempts) {
+        const e = finalError(err, what, failures);
+        final.add(e);
+        throw e;
+      }
+      await this.#backoff(failures, opts.signal);
+    };
     const get = async (offset: number): Promise<IncomingMessage> => {
-      const res = await this.#send("GET", url, { retry: true, follow: true, signal: opts.signal, headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} });
-      await this.#expect(res, offset > 0 ? [200, 206] : [200], what);
-      return res;
+      for (;;) {
+        try {
+          const res = await this.#send("GET", url, { follow: true, signal: opts.signal, headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} });
+          await this.#expect(res, offset > 0 ? [200, 206] : [200], what);
+          return res;
+        } catch (err) {
+          await failed(err);
+        }
+      }
     };
     const first = await get(0);
-    const attempts = this.#opts.retries + 1;
-    const session = this;
     async function* body(): AsyncGenerator<Buffer> {
       let res: IncomingMessage | undefined = first;
       let offset = 0;
-      for (let attempt = 1; ; attempt++) {
+      for (;;) {
         try {
           res ??= await get(offset);
           // A registry that ignores Range sends everything again: skip what we have.
@@ -379,8 +405,8 @@ class HttpSession implements RegistrySession {
         } catch (err) {
           res?.destroy();
           res = undefined;
-          if (!isTransient(err) || attempt >= attempts) throw finalError(err, what, attempt);
-          await session.#backoff(attempt, opts.signal);
+          if (err instanceof Error && final.has(err)) throw err;
+          await failed(err);
         }
       }
     }

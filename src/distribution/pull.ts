@@ -4,7 +4,8 @@ import { InvalidArgumentError, NotFoundError, UnauthorizedError, isWharfError } 
 import type { ImageRecord, ImageStore, LayerDescriptor } from "../image/image-store.js";
 import { describeLayerBlob } from "../image/layer-blob.js";
 import { MediaTypes } from "../image/media-types.js";
-import { familiarString, formatReference, parseNormalizedTagged, withDefaultTag, type Reference } from "../image/reference.js";
+import { familiarString, formatReference, withDefaultTag, type Reference } from "../image/reference.js";
+import { parseRemoteReference } from "./registry-endpoint.js";
 import { noBlobSources } from "./blob-sources.js";
 import { indexTypes, manifestTypes } from "./manifests.js";
 import { hostPlatform, selectManifest, type IndexEntry, type Platform } from "./platform.js";
@@ -56,7 +57,7 @@ const layerTypes = new Set<string>([MediaTypes.ociLayer, MediaTypes.ociLayerGzip
 const configTypes = new Set<string>([MediaTypes.dockerConfig, MediaTypes.ociConfig]);
 
 export async function pullImage(reference: string | Reference, o: PullOptions): Promise<PullResult> {
-  const ref = typeof reference === "string" ? parseNormalizedTagged(reference) : withDefaultTag(reference);
+  const ref = withDefaultTag(typeof reference === "string" ? parseRemoteReference(reference) : reference);
   const progress = o.progress ?? discardProgress;
   const sources = o.sources ?? noBlobSources;
   const session = o.client.session(ref.domain, ref.path, ["pull"], o.credentials ? { credentials: o.credentials } : {});

@@ -2,7 +2,8 @@ import type { Digest } from "../content/content-store.js";
 import { InvalidArgumentError, NotFoundError } from "../lib/errors.js";
 import type { ImageStore, LayerDescriptor } from "../image/image-store.js";
 import { MediaTypes, isGzipLayerType } from "../image/media-types.js";
-import { familiarName, formatReference, parseNormalizedTagged, type Reference } from "../image/reference.js";
+import { familiarName, formatReference, withDefaultTag, type Reference } from "../image/reference.js";
+import { parseRemoteReference } from "./registry-endpoint.js";
 import { noBlobSources } from "./blob-sources.js";
 import { discardProgress, layerStatus, shortDigest, throttled, type ProgressSink } from "./progress.js";
 import type { BlobSources, RegistryClient, RegistryCredentials, RegistrySession } from "./registry-client.js";
@@ -44,7 +45,7 @@ export interface PushResult {
 const maxMountSources = 5;
 
 export async function pushImage(reference: string | Reference, o: PushOptions): Promise<PushResult> {
-  const ref = typeof reference === "string" ? parseNormalizedTagged(reference) : reference;
+  const ref = typeof reference === "string" ? withDefaultTag(parseRemoteReference(reference)) : reference;
   if (ref.digest !== undefined || ref.tag === undefined) throw new InvalidArgumentError(`cannot push a digest reference: ${reference as string}`);
   const progress = o.progress ?? discardProgress;
   const sources = o.sources ?? noBlobSources;

@@ -1,6 +1,6 @@
 import { isIPv4 } from "node:net";
 import { InvalidArgumentError } from "../lib/errors.js";
-import { defaultDomain } from "../image/reference.js";
+import { defaultDomain, parseReference, type Reference } from "../image/reference.js";
 
 /**
  * Where a reference's registry is reached, as dockerd decides it
@@ -67,4 +67,21 @@ export function checkInsecureRegistry(value: string): string {
   if (/^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/.test(e) && Number(e.split("/")[1]) <= 32) return e;
   if (/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(e)) return e;
   throw new InvalidArgumentError(`insecure registry ${value} is not valid: want host[:port] or an IPv4 CIDR`);
+}
+
+/**
+ * A reference that can name an image in a registry: `parseReference`, and
+ * one more rule. The reference grammar reads an uppercase first component
+ * (`UPPER/case`) as a registry host, as distribution/reference does; no
+ * registry is reached that way (hostnames are lowercase in practice, and a
+ * bare uppercase word is a typo for a repository), so pulls and pushes
+ * refuse it up front, before any lookup, in Docker's words for the typo.
+ */
+export function parseRemoteReference(s: string): Reference {
+  const ref = parseReference(s);
+  const d = ref.domain;
+  if (d !== d.toLowerCase() && !/[.:]/.test(d) && !d.startsWith("[")) {
+    throw new InvalidArgumentError(`invalid reference format: repository name (${s}) must be lowercase`);
+  }
+  return ref;
 }

@@ -2,6 +2,7 @@ import type { ImageService } from "../../container/image-service.js";
 import { familiarName, isValidTag, parseReference, type ImageRecord } from "../../image/index.js";
 import { credentialsOf, decodeAuthHeader } from "../../distribution/auth-config.js";
 import { parsePlatform } from "../../distribution/platform.js";
+import { parseRemoteReference } from "../../distribution/registry-endpoint.js";
 import { ProgressStream } from "../progress-stream.js";
 import { applyChanges } from "../../container/config-changes.js";
 import { InvalidArgumentError, NotFoundError } from "../../lib/errors.js";
@@ -155,7 +156,7 @@ export function imageRoutes(router: Router, images: ImageService): void {
 
 /** `fromImage` + `tag` as the docker CLI sends them (`tag` may be a digest) → one reference; invalid names fail here, before any network call. */
 function pullReference(fromImage: string, tag: string | undefined): string {
-  const ref = parseReference(fromImage);
+  const ref = parseRemoteReference(fromImage);
   if (tag === undefined) return fromImage;
   if (tag.startsWith("sha256:")) return `${ref.name}@${tag}`;
   if (!isValidTag(tag)) throw new InvalidArgumentError(`invalid tag format: ${JSON.stringify(tag)}`);

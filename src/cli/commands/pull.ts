@@ -1,5 +1,6 @@
 /** `wharf pull [-q] NAME[:TAG|@DIGEST]`: the image from its registry, with docker's progress and final line. */
-import { formatReference, parseReference, withDefaultTag } from "../../image/reference.js";
+import { formatReference, withDefaultTag } from "../../image/reference.js";
+import { parseRemoteReference } from "../../distribution/registry-endpoint.js";
 import { newCommand, parseArgs, println, requireArgs, type CliIo } from "../command-kit.js";
 import { pullImage } from "../pull-image.js";
 
@@ -23,7 +24,7 @@ export function parsePull(argv: string[], io: Pick<CliIo, "stdout">): PullOption
 export async function execute(argv: string[], io: CliIo): Promise<number> {
   const opts = parsePull(argv, io);
   // Invalid names are refused here, before the daemon (or a registry) hears of them.
-  const ref = parseReference(opts.image);
+  const ref = parseRemoteReference(opts.image);
   if (ref.tag === undefined && ref.digest === undefined && !opts.quiet) println(io.stdout, "Using default tag: latest");
   await pullImage(io, opts.image, { out: io.stdout, quiet: opts.quiet, ...(opts.platform ? { platform: opts.platform } : {}) });
   println(io.stdout, formatReference(withDefaultTag(ref)));

@@ -1,5 +1,6 @@
 /** `wharf push NAME[:TAG]`: POST /images/{name}/push with docker's progress; the digest line comes from the daemon. */
-import { familiarName, parseReference } from "../../image/reference.js";
+import { familiarName } from "../../image/reference.js";
+import { parseRemoteReference } from "../../distribution/registry-endpoint.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { newCommand, parseArgs, println, requireArgs, type CliIo } from "../command-kit.js";
 import { displayJsonMessages } from "../json-messages.js";
@@ -12,7 +13,7 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
     .option("--disable-content-trust", "Skip image signing (always)");
   const { options: o, args } = parseArgs(cmd, "push", argv);
   requireArgs("push", args, { exact: 1 });
-  const ref = parseReference(args[0]!);
+  const ref = parseRemoteReference(args[0]!);
   if (ref.digest !== undefined) throw new InvalidArgumentError(`cannot push a digest reference: ${args[0]}`);
   if (o.allTags && ref.tag !== undefined) throw new InvalidArgumentError("tag can't be used with --all-tags/-a");
   const tag = o.allTags ? undefined : (ref.tag ?? "latest");
