@@ -27,8 +27,9 @@ import { pushImage } from "../src/distribution/push.js";
 import { startRegistryServer } from "../src/distribution/start-registry.js";
 import type { RegistryServer } from "../src/distribution/registry-server.js";
 import type { ProgressMessage } from "../src/distribution/progress.js";
-import { LocalImageStore, loadImages } from "../src/image/index.js";
-import { UnavailableError } from "../src/lib/errors.js";
+import { importRootfs, LocalImageStore, loadImages, MediaTypes, ociArchitecture } from "../src/image/index.js";
+import { UnauthorizedError, UnavailableError } from "../src/lib/errors.js";
+import tar from "tar-stream";
 import { TestDaemon, type Result } from "./support/daemon.js";
 import { busyboxTar, ChildRegistry, cleanupTempDirs, stopChildRegistries, tempDir } from "./support/registry.js";
 
@@ -314,6 +315,14 @@ describe("wharf push/pull through the daemon", { skip: skipAll }, () => {
     assert.match(created.stdout, /^[a-f0-9]{64}\n$/);
     assert.doesNotMatch(created.stderr, /Pulling/, "-q hides the pull output");
     ok(await d.wharf(["rm", created.stdout.trim()]), "rm");
+    // A build whose FROM image is missing pulls it too.
+    ok(await d.wharf(["rmi", ref]), "rmi");
+    const ctx = await tempDir("wharf-build-ctx-");
+    await writeFile(join(ctx, "Dockerfile"), `FROM ${ref}\nRUN wc -c < /payload > /n\n`);
+    const built = ok(await d.wharf(["build", "-t", `built-${unique()}`, ctx]), "build");
+    assert.match(built.stdout, /latest: Pulling from auto\/own/);
+    assert.match(built.stdout, /Status: Downloaded newer image for/);
+    assert.equal(await imageId(ref), id);
     const never = await d.wharf(["run", "--rm", "--pull", "never", `${reg.hostPort}/auto/absent`, "true"]);
     assert.equal(never.code, 125);
     assert.match(never.stderr, /No such image/);
@@ -547,6 +556,29 @@ describe("registry client in process", { skip: skipAll }, () => {
     }
   });
 
+  test("Basic auth registries: credentials on every request, none is `unauthorized`", async () => {
+    const basicSrv = await startRegistryServer({ addr: { host: "127.0.0.1", port: 0 }, root: await tempDir("wharf-registry-"), auth: { kind: "basic", htpasswd: await htpasswdFile() } });
+    const client = new HttpRegistryClient({ retryDelayMs: 10 });
+    try {
+      const hostPort = basicSrv.url.replace("http://", "");
+      await images.tag("busybox", `${hostPort}/basic/bb:v1`);
+      await assert.rejects(pushImage(`${hostPort}/basic/bb:v1`, { client, images }), (e: unknown) => e instanceof UnauthorizedError && /unauthorized/.test(e.message));
+      await assert.rejects(client.login(hostPort, { username: "alice", password: "wrong" }), UnauthorizedError);
+      await client.login(hostPort, { username: "alice", password: alicePassword });
+      const credentials = { username: "alice", password: alicePassword };
+      const pushed = await pushImage(`${hostPort}/basic/bb:v1`, { client, images, credentials });
+      const root = await tempDir("wharf-client-store-");
+      const fresh = await LocalImageStore.open(join(root, "image"), await LocalContentStore.open(join(root, "content")));
+      await assert.rejects(pullImage(`${hostPort}/basic/bb:v1`, { client, images: fresh }), (e: unknown) => e instanceof UnauthorizedError && /pull access denied/.test(e.message));
+      const pulled = await pullImage(`${hostPort}/basic/bb:v1`, { client, images: fresh, credentials });
+      assert.equal(pulled.digest, pushed.digest);
+      assert.equal(pulled.image.id, (await images.get("busybox")).id);
+    } finally {
+      client.close();
+      await basicSrv.close();
+    }
+  });
+
   test("pull and push with the library: progress messages in Docker's shape; a 503 on the manifest is retried", async () => {
     const client = new HttpRegistryClient({ retryDelayMs: 10 });
     try {
@@ -578,11 +610,31 @@ describe("registry client in process", { skip: skipAll }, () => {
       assert.equal(result.image.id, (await images.get("busybox")).id);
       assert.deepEqual(result.image.repoDigests, [`${proxy.hostPort}/lib/bb@${pushed.digest}`]);
 
+      // An index (OCI) with an arm64 entry first: the host's linux/amd64 entry is the one pulled.
+      const other = await importRootfs(images, Readable.from([await tarOf("/other.txt", "other")]), { ref: `${proxy.hostPort}/lib/bb:other`, architecture: "arm64" });
+      const otherPush = await pushImage(`${proxy.hostPort}/lib/bb:other`, { client, images });
+      const index = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.ociIndex,
+        manifests: [
+          { mediaType: MediaTypes.dockerManifest, digest: otherPush.digest, size: otherPush.size, platform: { os: "linux", architecture: "arm64" } },
+          { mediaType: MediaTypes.dockerManifest, digest: pushed.digest, size: pushed.size, platform: { os: "linux", architecture: ociArchitecture() } },
+        ],
+      }));
+      const indexDigest = await client.session(proxy.hostPort, "lib/bb", ["pull", "push"]).putManifest("multi", index, MediaTypes.ociIndex);
+      const multi = await pullImage(`${proxy.hostPort}/lib/bb:multi`, { client, images: fresh });
+      assert.equal(multi.image.id, result.image.id);
+      assert.notEqual(multi.image.id, other.id);
+      assert.equal(multi.digest, indexDigest);
+      assert.ok(multi.image.repoDigests.includes(`${proxy.hostPort}/lib/bb@${indexDigest}`), "the repo digest is the index's");
+      const arm = await pullImage(`${proxy.hostPort}/lib/bb:multi`, { client, images: fresh, platform: { os: "linux", architecture: "arm64" } });
+      assert.equal(arm.image.id, other.id);
+
       // A registry that keeps failing: UnavailableError naming the attempts, nothing tagged.
       proxy.fault = (req) => (req.method === "GET" && (req.url ?? "").includes("/manifests/") ? "500" : "pass");
-      const other = await LocalImageStore.open(join(root, "image2"), fresh.content);
-      await assert.rejects(pullImage(`${proxy.hostPort}/lib/bb:v1`, { client, images: other }), (e: unknown) => e instanceof UnavailableError && /gave up after 4 attempts/.test(e.message));
-      assert.deepEqual(await other.list(), []);
+      const empty = await LocalImageStore.open(join(root, "image2"), fresh.content);
+      await assert.rejects(pullImage(`${proxy.hostPort}/lib/bb:v1`, { client, images: empty }), (e: unknown) => e instanceof UnavailableError && /gave up after 4 attempts/.test(e.message));
+      assert.deepEqual(await empty.list(), []);
     } finally {
       proxy.fault = () => "pass";
       client.close();
@@ -601,6 +653,16 @@ async function topLayer(proxy: FaultyProxy, repo: string, tag: string): Promise<
   );
   const m = JSON.parse(body.toString()) as { layers: Array<{ digest: string }> };
   return m.layers[m.layers.length - 1]!.digest;
+}
+
+/** A one-file tar. */
+async function tarOf(path: string, text: string): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name: path.replace(/^\//, ""), mode: 0o644 }, text);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
 }
 
 async function tagged(store: LocalImageStore, ref: string): Promise<LocalImageStore> {

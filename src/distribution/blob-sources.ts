@@ -54,21 +54,6 @@ export class FileBlobSources implements BlobSources {
     this.#writes = run.catch(() => undefined);
     return run;
   }
-
-  /** Forgets blobs that are no longer in the content store (called after garbage collection). */
-  async retain(keep: (digest: Digest) => boolean): Promise<void> {
-    let changed = false;
-    for (const d of [...this.#map.keys()]) {
-      if (!keep(d)) {
-        this.#map.delete(d);
-        changed = true;
-      }
-    }
-    if (!changed) return;
-    const run = this.#writes.then(() => writeJsonAtomic(this.#path, Object.fromEntries(this.#map)));
-    this.#writes = run.catch(() => undefined);
-    await run;
-  }
 }
 
 /** Sources that are never remembered (tests, one-off clients). */

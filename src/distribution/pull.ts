@@ -1,6 +1,6 @@
 import type { ContentStore, Digest } from "../content/content-store.js";
 import { isDigest } from "../content/digest.js";
-import { InvalidArgumentError, NotFoundError, UnauthorizedError, isWharfError } from "../lib/errors.js";
+import { InvalidArgumentError, NotFoundError, UnauthorizedError, UnavailableError, isWharfError } from "../lib/errors.js";
 import type { ImageRecord, ImageStore, LayerDescriptor } from "../image/image-store.js";
 import { describeLayerBlob } from "../image/layer-blob.js";
 import { MediaTypes } from "../image/media-types.js";
@@ -177,6 +177,7 @@ function pullError(err: unknown, ref: Reference): unknown {
   if (err instanceof UnauthorizedError) {
     return new UnauthorizedError(`pull access denied for ${familiarString({ ...ref, tag: undefined, digest: undefined } as Reference)}, repository does not exist or may require 'docker login': ${err.message}`, { cause: err });
   }
+  if (err instanceof UnavailableError) return new UnavailableError(`failed to resolve reference "${formatReference(ref)}": ${err.message}`, { cause: err });
   return err;
 }
 
