@@ -30,6 +30,7 @@ import type { ProgressMessage } from "../src/distribution/progress.js";
 import { importRootfs, LocalImageStore, loadImages, MediaTypes, ociArchitecture } from "../src/image/index.js";
 import { UnauthorizedError, UnavailableError } from "../src/lib/errors.js";
 import tar from "tar-stream";
+import { gzipSync } from "node:zlib";
 import { TestDaemon, type Result } from "./support/daemon.js";
 import { busyboxTar, ChildRegistry, cleanupTempDirs, stopChildRegistries, tempDir } from "./support/registry.js";
 
@@ -611,7 +612,8 @@ describe("registry client in process", { skip: skipAll }, () => {
       assert.deepEqual(result.image.repoDigests, [`${proxy.hostPort}/lib/bb@${pushed.digest}`]);
 
       // An index (OCI) with an arm64 entry first: the host's linux/amd64 entry is the one pulled.
-      const other = await importRootfs(images, Readable.from([await tarOf("/other.txt", "other")]), { ref: `${proxy.hostPort}/lib/bb:other`, architecture: "arm64" });
+      // (Its one layer is gzip'd, so the pull computes a diffID through gunzip on the way in.)
+      const other = await importRootfs(images, Readable.from([gzipSync(await tarOf("/other.txt", "other"))]), { ref: `${proxy.hostPort}/lib/bb:other`, architecture: "arm64" });
       const otherPush = await pushImage(`${proxy.hostPort}/lib/bb:other`, { client, images });
       const index = Buffer.from(JSON.stringify({
         schemaVersion: 2,
@@ -629,6 +631,8 @@ describe("registry client in process", { skip: skipAll }, () => {
       assert.ok(multi.image.repoDigests.includes(`${proxy.hostPort}/lib/bb@${indexDigest}`), "the repo digest is the index's");
       const arm = await pullImage(`${proxy.hostPort}/lib/bb:multi`, { client, images: fresh, platform: { os: "linux", architecture: "arm64" } });
       assert.equal(arm.image.id, other.id);
+      assert.equal(arm.image.layers[0]!.mediaType, MediaTypes.dockerLayerGzip, "stored compressed, as pulled");
+      assert.equal(arm.image.layers[0]!.digest, other.layers[0]!.digest);
 
       // A registry that keeps failing: UnavailableError naming the attempts, nothing tagged.
       proxy.fault = (req) => (req.method === "GET" && (req.url ?? "").includes("/manifests/") ? "500" : "pass");

@@ -11,6 +11,7 @@ import { indexTypes, manifestTypes } from "./manifests.js";
 import { hostPlatform, selectManifest, type IndexEntry, type Platform } from "./platform.js";
 import { discardProgress, layerStatus, shortDigest, throttled, type ProgressSink } from "./progress.js";
 import type { BlobSources, RegistryClient, RegistryCredentials, RegistrySession } from "./registry-client.js";
+import { DiffIdHasher } from "./diff-id.js";
 import { runLimited } from "./run-limited.js";
 
 /**
@@ -113,13 +114,17 @@ export async function pullImage(reference: string | Reference, o: PullOptions): 
 
     const descriptors = await runLimited(layers.map((l, i) => ({ l, i })), concurrency, o.signal, async ({ l, i }, signal) => {
       const id = shortDigest(l.digest);
-      if (!present[i]) await download(content, session, l, id, progress, signal);
-      const desc = known.get(l.digest) ?? (await describeLayerBlob(content, l.digest, l.mediaType));
+      const fetched = present[i] ? undefined : await download(content, session, l, id, progress, signal);
+      const desc: Pick<LayerDescriptor, "diffId" | "uncompressedSize"> = fetched
+        ? { diffId: fetched.diffId, uncompressedSize: fetched.size }
+        : (known.get(l.digest) ?? (await describeLayerBlob(content, l.digest, l.mediaType)));
       if (desc.diffId !== diffIds[i]) {
         throw new InvalidArgumentError(`layer ${l.digest} is corrupt: its content hashes to ${desc.diffId}, the image config expects ${String(diffIds[i])}`);
       }
       if (!present[i]) progress(layerStatus(id, "Download complete"));
-      return { ...desc, digest: l.digest, size: l.size, mediaType: l.mediaType };
+      const layer: LayerDescriptor = { digest: l.digest, diffId: desc.diffId, size: l.size, mediaType: l.mediaType };
+      if (desc.uncompressedSize !== undefined) layer.uncompressedSize = desc.uncompressedSize;
+      return layer;
     });
 
     const existing = await o.images.get(config.digest).catch(() => undefined);
@@ -145,20 +150,23 @@ export async function pullImage(reference: string | Reference, o: PullOptions): 
   });
 }
 
-async function download(content: ContentStore, session: RegistrySession, l: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal): Promise<void> {
+/** Downloads one layer into the content store (digest and size checked there) and returns its diffID, computed on the way. */
+async function download(content: ContentStore, session: RegistrySession, l: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal): Promise<{ diffId: Digest; size: number }> {
   const report = throttled(progress);
   const { stream } = await session.openBlob(l.digest, { size: l.size, signal });
+  const diff = new DiffIdHasher();
   let received = 0;
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of stream) {
       received += (chunk as Buffer).length;
+      await diff.update(chunk as Buffer);
       report(id, "Downloading", received, l.size);
       yield chunk as Buffer;
     }
     progress(layerStatus(id, "Verifying Checksum"));
   }
-  // The content store checks digest and size before anything becomes visible.
   await content.ingest(counted(), { digest: l.digest, size: l.size });
+  return diff.digest();
 }
 
 function checkDescriptor(d: unknown, where: string): Descriptor {

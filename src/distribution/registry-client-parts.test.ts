@@ -140,3 +140,34 @@ test("runLimited: bounded, ordered, the first failure stops the rest", async () 
   );
   assert.ok(started.length <= 3, `started ${started}`);
 });
+
+test("diffID while downloading: gzip'd and plain layers, any chunking; bad gzip is refused", async () => {
+  const { DiffIdHasher } = await import("./diff-id.js");
+  const { gzipSync } = await import("node:zlib");
+  const { createHash, randomBytes } = await import("node:crypto");
+  const data = Buffer.concat([randomBytes(200_000), Buffer.alloc(300_000, 7)]);
+  const want = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+  for (const [bytes, sizes] of [[gzipSync(data), [1, 3, 7, 65536, 1 << 20]], [data, [2, 4096, 1 << 20]]] as const) {
+    const h = new DiffIdHasher();
+    let off = 0;
+    for (let i = 0; off < bytes.length; i++) {
+      const n = sizes[i % sizes.length]!;
+      await h.update(bytes.subarray(off, off + n));
+      off += n;
+    }
+    assert.deepEqual(await h.digest(), { diffId: want, size: data.length });
+  }
+  const tiny = new DiffIdHasher();
+  await tiny.update(Buffer.from("ab"));
+  assert.deepEqual(await tiny.digest(), { diffId: `sha256:${createHash("sha256").update("ab").digest("hex")}`, size: 2 });
+  const bad = new DiffIdHasher();
+  const gz = gzipSync(data);
+  await assert.rejects(
+    (async () => {
+      await bad.update(gz.subarray(0, 1000));
+      await bad.update(Buffer.alloc(5000, 0xff));
+      await bad.digest();
+    })(),
+    /bad gzip data/,
+  );
+});
