@@ -55,6 +55,10 @@ const verbs: Record<string, Loader> = {
   network: () => import("./commands/network.js"),
   volume: () => import("./commands/volume.js"),
   registry: () => import("./commands/registry.js"),
+  pull: () => import("./commands/pull.js"),
+  push: () => import("./commands/push.js"),
+  login: () => import("./commands/login.js"),
+  logout: () => import("./commands/logout.js"),
 };
 
 /** `wharf container <verb>` / `wharf image <verb>`: the docker management-command spellings. */
@@ -69,7 +73,7 @@ const managementAliases: Record<string, Record<string, string[]>> = {
   image: {
     ls: ["images"], list: ["images"], history: ["history"], import: ["import"],
     build: ["build"], inspect: ["inspect", "--type", "image"], load: ["load"], rm: ["rmi"], remove: ["rmi"],
-    save: ["save"], tag: ["tag"],
+    save: ["save"], tag: ["tag"], pull: ["pull"], push: ["push"],
   },
   system: { info: ["info"], events: ["events"] },
 };
@@ -83,7 +87,12 @@ Common Commands:
   run         Create and run a new container from an image
   exec        Execute a command in a running container
   ps          List containers
+  build       Build an image from a Dockerfile
+  pull        Download an image from a registry
+  push        Upload an image to a registry
   images      List images
+  login       Authenticate to a registry
+  logout      Log out from a registry
   version     Show the Wharf version information
   info        Display system-wide information
 
@@ -98,7 +107,6 @@ Management Commands:
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
-  build       Build an image from a Dockerfile
   commit      Create a new image from a container's changes
   cp          Copy files/folders between a container and the local filesystem
   create      Create a new container

@@ -3,6 +3,7 @@ import type { Engine } from "../../daemon/engine.js";
 import type { Logger } from "../../lib/logger.js";
 import { Router } from "../router.js";
 import { archiveRoutes } from "./archive.js";
+import { authRoutes } from "./auth.js";
 import { buildRoutes } from "./build.js";
 import { containerRoutes } from "./containers.js";
 import { execRoutes } from "./exec.js";
@@ -30,6 +31,7 @@ export function buildRouter(engine: Engine, options: DaemonOptions, log: Logger)
   archiveRoutes(router, engine.containers);
   execRoutes(router, engine.execs);
   imageRoutes(router, engine.images);
+  authRoutes(router, engine.images);
   buildRoutes(router, engine.builder, log);
   volumeRoutes(router, engine.volumes, engine.events);
   networkRoutes(router, { networks: engine.networks, containers: engine.containers, events: engine.events });
