@@ -57,6 +57,8 @@ export interface BuildRequest {
   labels: Record<string, string>;
   target?: string;
   noCache: boolean;
+  /** `--pull`: pull every FROM image even when it is present. */
+  pull?: boolean;
   /** The network RUN steps join (`--network`), default bridge. */
   networkMode?: string;
   signal: AbortSignal;
@@ -318,13 +320,16 @@ class BuildRun {
       const image = await this.#cached(key, () => commitImage(this.#deps.images, null, null, { config: {}, createdBy: "" }));
       return { ...base, imageId: image.id };
     }
-    const image = await this.#deps.images.get(ref).catch(async (err: unknown) => {
-      if (!(err instanceof NotFoundError)) throw err;
-      if (!this.#deps.pull) {
-        throw new NotFoundError(`Dockerfile:${from.source.line}: pull access denied for ${ref}: image not found locally and this daemon cannot pull from registries yet; load it with 'wharf load'`);
-      }
-      return this.#deps.pull(ref, this.#out);
-    });
+    const pull = this.#deps.pull;
+    // `--pull`: ask the registry for a newer image even when one is here.
+    const image =
+      this.#req.pull && pull
+        ? await pull(ref, this.#out)
+        : await this.#deps.images.get(ref).catch(async (err: unknown) => {
+            if (!(err instanceof NotFoundError)) throw err;
+            if (!pull) throw new NotFoundError(`Dockerfile:${from.source.line}: pull access denied for ${ref}: image not found locally and this daemon has no registry access`);
+            return pull(ref, this.#out);
+          });
     return { ...base, imageId: image.id, config: structuredClone(image.config.config ?? {}) };
   }
 

@@ -20,6 +20,7 @@ export function buildRoutes(router: Router, builds: Builder, log: Logger): void 
       labels: jsonMap<string>(q.get("labels"), "labels"),
       target: q.get("target") || undefined,
       noCache: queryBool(q, "nocache"),
+      pull: queryBool(q, "pull"),
       networkMode: q.get("networkmode") || undefined,
     };
     const quiet = queryBool(q, "q");
