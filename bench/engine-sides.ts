@@ -1,8 +1,16 @@
 /**
- * The two engines the benchmark compares, each a real daemon on its own
+ * The two engines the benchmarks compare, each a real daemon on its own
  * temporary roots: `wharf daemon` and Debian's `dockerd` (which starts its
  * own containerd). Lifecycle: `start()` → measure → `stop()`; `stop()` is safe
  * to call twice and after a failed or partial `start()`, and never throws.
+ *
+ * Without a `network` option dockerd runs with no bridge and no iptables,
+ * and wharf with its daemon defaults (`wharf0`, `WHARF*` chains, which a
+ * stopped daemon leaves in place). With one, each runs bridge networking on
+ * a bridge, subnet (and, for Wharf, iptables chain prefix) of its own, and
+ * `stop()` also removes that bridge and, for Wharf, its chains. dockerd's chains have fixed names (`DOCKER*`):
+ * the caller undoes them from an `iptables-save` taken before the run
+ * (see iptables-snapshot.ts).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, closeSync } from "node:fs";
@@ -10,8 +18,10 @@ import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises
 import { connect } from "node:net";
 import { basename, join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { UnavailableError } from "../src/lib/errors.js";
-import { childrenOf, commandLine, isAlive, killPid, ping, pidsMentioning, runTimed, sleep, stopPid, type Timed } from "./proc-tools.js";
+import { FailedPreconditionError, UnavailableError } from "../src/lib/errors.js";
+import { silentLogger } from "../src/lib/logger.js";
+import { LinuxNetworkManager } from "../src/network/index.js";
+import { childrenOf, commandExists, commandLine, isAlive, killPid, ping, pidsMentioning, runTimed, sleep, stopPid, type Timed } from "./proc-tools.js";
 
 const execFileP = promisify(execFile);
 
@@ -20,6 +30,21 @@ export const wharfBin = join(repoRoot, "bin/wharf.js");
 export const busyboxTar = join(repoRoot, ".cache/busybox.tar");
 /** The docker CLI the brief names (client 28); Debian's older one only as a fallback. */
 export const dockerBin = existsSync("/usr/local/bin/docker") ? "/usr/local/bin/docker" : "docker";
+
+/**
+ * Makes sure `dockerd` exists: when it is missing, `apt-get install -y docker.io`
+ * (RUNLEVEL=1 so the package's init script does not start a system dockerd).
+ */
+export async function ensureDockerd(log: (s: string) => void): Promise<void> {
+  if (await commandExists("dockerd")) return;
+  log("dockerd missing: apt-get install -y docker.io");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive", RUNLEVEL: "1" };
+  await execFileP("apt-get", ["install", "-y", "-q", "docker.io"], { env }).catch(async () => {
+    await execFileP("apt-get", ["update", "-q"], { env });
+    await execFileP("apt-get", ["install", "-y", "-q", "docker.io"], { env });
+  });
+  if (!(await commandExists("dockerd"))) throw new FailedPreconditionError("docker.io installed but dockerd not found");
+}
 
 export interface RssPart {
   pid: number;
@@ -168,8 +193,16 @@ export abstract class EngineSide {
         await execFileP("runc", ["--root", root, "delete", "-f", id]).catch(() => undefined);
       }
     }
+    try {
+      await this.releaseHostState(notes);
+    } catch (err) {
+      notes.push(`${this.label}: releasing host network state failed: ${String(err)}`);
+    }
     return notes;
   }
+
+  /** Last step of stop(), with every process of ours gone: host state outside our temp dir (bridges, chains). */
+  protected async releaseHostState(_notes: string[]): Promise<void> {}
 }
 
 export interface WharfSideOptions {
@@ -180,6 +213,18 @@ export interface WharfSideOptions {
    * (~50 ms per CLI call on the 2-CPU sandbox, which sets it for its proxy).
    */
   dropNodeExtraCaCerts: boolean;
+  /** Bridge networking on a bridge, subnets and chains of this run's own (the daemon's defaults when absent). */
+  network?: WharfNetwork;
+}
+
+/** `wharf daemon --bridge --bip --default-address-pool --iptables-chain-prefix`. */
+export interface WharfNetwork {
+  bridge: string;
+  /** Gateway address and prefix, `10.191.7.1/24`. */
+  bip: string;
+  /** Base of user-defined networks' /24s, `10.192.0.0/16`. */
+  pool: string;
+  chainPrefix: string;
 }
 
 export class WharfSide extends EngineSide {
@@ -207,11 +252,10 @@ export class WharfSide extends EngineSide {
 
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    this.spawnDaemon(
-      process.execPath,
-      [wharfBin, "daemon", "-H", this.host, "--data-root", this.dataRoot, "--exec-root", this.execRoot, "--log-level", this.#opts.logLevel],
-      this.#nodeEnv(),
-    );
+    const args = [wharfBin, "daemon", "-H", this.host, "--data-root", this.dataRoot, "--exec-root", this.execRoot, "--log-level", this.#opts.logLevel];
+    const n = this.#opts.network;
+    if (n) args.push("--bridge", n.bridge, "--bip", n.bip, "--default-address-pool", `base=${n.pool},size=24`, "--iptables-chain-prefix", n.chainPrefix);
+    this.spawnDaemon(process.execPath, args, this.#nodeEnv());
     await this.waitReady(30_000);
     const r = await this.cli(["load", "-i", busyboxTar]);
     if (r.code !== 0) throw new UnavailableError(`wharf load failed: ${r.stderr}`);
@@ -246,15 +290,53 @@ export class WharfSide extends EngineSide {
       }
     }
   }
+
+  /**
+   * A stopped daemon leaves its bridge and chains in place (live restore);
+   * a manager opened on its state removes them, with any sandbox left over.
+   */
+  protected override async releaseHostState(notes: string[]): Promise<void> {
+    const n = this.#opts.network;
+    if (!n) return;
+    const m = await LinuxNetworkManager.open({
+      dataRoot: this.dataRoot,
+      execRoot: this.execRoot,
+      bridgeName: n.bridge,
+      bridgeCidr: n.bip,
+      poolCidr: n.pool,
+      chainPrefix: n.chainPrefix,
+      log: silentLogger,
+    });
+    const leftover = m.list().filter((x) => Object.keys(x.Containers).length > 0).length;
+    if (leftover > 0) notes.push(`wharf: ${leftover} network(s) still had endpoints after the daemon stopped`);
+    await m.teardownAll();
+  }
+}
+
+/**
+ * dockerd's default bridge on a device of this run's own. dockerd 20.10 only
+ * creates a bridge named `docker0` and refuses `-b` together with `--bip`,
+ * so `start()` creates the bridge with its gateway address and dockerd
+ * takes the subnet from it.
+ */
+export interface DockerNetwork {
+  bridge: string;
+  /** Gateway address and prefix, `10.193.7.1/24`. */
+  bip: string;
+  /** `--default-address-pool` base (user networks; none are made), `10.194.0.0/16`. */
+  pool: string;
 }
 
 export class DockerSide extends EngineSide {
   readonly label = "docker" as const;
   #containerdPid = 0;
   #shimSocketsBefore = new Set<string>();
+  readonly #network: DockerNetwork | undefined;
+  #bridgeCreated = false;
 
-  constructor(root: string) {
+  constructor(root: string, opts: { network?: DockerNetwork } = {}) {
     super(root, "docker", "docker.sock");
+    this.#network = opts.network;
   }
 
   get dataRoot(): string {
@@ -276,6 +358,13 @@ export class DockerSide extends EngineSide {
     const config = join(this.dir, "daemon.json");
     await writeFile(config, JSON.stringify({ "deprecated-key-path": join(this.dir, "key.json") }));
     this.#shimSocketsBefore = new Set(await readdir(SHIM_SOCKET_DIR).catch(() => []));
+    const n = this.#network;
+    if (n) await this.#createBridge(n);
+    // Networking off: no bridge, no iptables. On: iptables and masquerading as stock Docker,
+    // and the userland proxy left at its default (on), so 127.0.0.1:<port> goes through docker-proxy.
+    const net = n
+      ? [`--bridge=${n.bridge}`, "--iptables=true", "--ip-masq=true", "--default-address-pool", `base=${n.pool},size=24`]
+      : ["--bridge=none", "--iptables=false", "--ip-masq=false"];
     this.spawnDaemon("dockerd", [
       "--config-file", config,
       "-H", this.host,
@@ -284,9 +373,7 @@ export class DockerSide extends EngineSide {
       // and its content under <data-root>/containerd; runc's under <exec-root>/runtime-runc.
       "--exec-root", this.execRoot,
       "--pidfile", join(this.dir, "docker.pid"),
-      "--bridge=none",
-      "--iptables=false",
-      "--ip-masq=false",
+      ...net,
       "--storage-driver=overlay2",
     ]);
     await this.waitReady(60_000);
@@ -296,6 +383,16 @@ export class DockerSide extends EngineSide {
     if (!this.#containerdPid) throw new UnavailableError(`dockerd ${this.daemonPid} has no containerd child under ${this.execRoot}`);
     const r = await this.cli(["load", "-i", busyboxTar]);
     if (r.code !== 0) throw new UnavailableError(`docker load failed: ${r.stderr}`);
+  }
+
+  async #createBridge(n: DockerNetwork): Promise<void> {
+    const exists = await execFileP("ip", ["link", "show", "dev", n.bridge]).then(() => true, () => false);
+    // Not ours: deleting it at the end would break whoever made it.
+    if (exists) throw new FailedPreconditionError(`bridge ${n.bridge} already exists`);
+    await execFileP("ip", ["link", "add", "name", n.bridge, "type", "bridge"]);
+    this.#bridgeCreated = true;
+    await execFileP("ip", ["addr", "add", n.bip, "dev", n.bridge]);
+    await execFileP("ip", ["link", "set", n.bridge, "up"]);
   }
 
   protected runOwnCli(args: string[], timeoutMs?: number): Promise<Timed> {
@@ -328,7 +425,23 @@ export class DockerSide extends EngineSide {
       notes.push(`docker: shim/helper ${pid} left, stopped`);
       await stopPid(pid, 5000);
     }
+    // docker-proxy's command line names no path of ours, but the container address it forwards to is in our subnet.
+    const n = this.#network;
+    if (n) {
+      for (const pid of await pidsMentioning(`-container-ip ${subnetPrefixOf(n.bip)}`)) {
+        notes.push(`docker: docker-proxy ${pid} left, stopped`);
+        await stopPid(pid, 5000);
+      }
+    }
     await this.#removeStaleShimSockets(notes);
+  }
+
+  /** The bridge we created (dockerd leaves it, and its address, behind). Its iptables rules are the caller's. */
+  protected override async releaseHostState(notes: string[]): Promise<void> {
+    const n = this.#network;
+    if (!n || !this.#bridgeCreated) return;
+    await execFileP("ip", ["link", "del", "dev", n.bridge]).catch((err: unknown) => notes.push(`docker: deleting bridge ${n.bridge}: ${String(err)}`));
+    this.#bridgeCreated = false;
   }
 
   /**
@@ -349,6 +462,12 @@ export class DockerSide extends EngineSide {
 }
 
 const SHIM_SOCKET_DIR = "/run/containerd/s";
+
+/** `10.193.7.1/24` → `10.193.7.`: what every address in a /24 starts with. */
+export function subnetPrefixOf(cidr: string): string {
+  const [a, b, c] = cidr.split("/")[0]!.split(".");
+  return `${a}.${b}.${c}.`;
+}
 
 function socketListens(path: string): Promise<boolean> {
   return new Promise((done) => {

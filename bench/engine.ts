@@ -34,17 +34,14 @@
  * any process still naming our temp dir, runc leftovers in our runc roots,
  * `umount -l` under the temp dir deepest first, and the temp dir itself.
  */
-import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import { FailedPreconditionError, InternalError } from "../src/lib/errors.js";
-import { CgroupParents, DockerSide, dockerBin, EngineSide, repoRoot, WharfSide } from "./engine-sides.js";
-import { commandExists, hostBusyMs, median, sleep, unmountUnder, versionOf, vmRssKb } from "./proc-tools.js";
+import { CgroupParents, DockerSide, dockerBin, EngineSide, ensureDockerd, repoRoot, WharfSide } from "./engine-sides.js";
+import { hostBusyMs, median, sleep, unmountUnder, versionOf, vmRssKb } from "./proc-tools.js";
 import { metOf, printTable, ratioOf, type Row } from "./report.js";
-
-const execFileP = promisify(execFile);
 
 const { values: opt } = parseArgs({
   options: {
@@ -69,17 +66,6 @@ const NETWORK_NOTE =
   "(Wharf has no bridge networking yet; dockerd runs with --bridge=none --iptables=false --ip-masq=false).";
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
-
-async function ensureDockerd(): Promise<void> {
-  if (await commandExists("dockerd")) return;
-  log("dockerd missing: apt-get install -y docker.io");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive", RUNLEVEL: "1" };
-  await execFileP("apt-get", ["install", "-y", "-q", "docker.io"], { env }).catch(async () => {
-    await execFileP("apt-get", ["update", "-q"], { env });
-    await execFileP("apt-get", ["install", "-y", "-q", "docker.io"], { env });
-  });
-  if (!(await commandExists("dockerd"))) throw new FailedPreconditionError("docker.io installed but dockerd not found");
-}
 
 /** One timed CLI call that must succeed. */
 async function timed(side: EngineSide, how: "own" | "docker", args: string[]): Promise<number> {
@@ -165,7 +151,7 @@ const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new FailedPreconditionError("the engine benchmark needs root (it starts dockerd and wharf daemon)");
-  await ensureDockerd();
+  await ensureDockerd(log);
   const root = await mkdtemp("/tmp/wharf-bench-");
   const cgroups = await CgroupParents.note(["docker", "wharf"]);
   const wharf = new WharfSide(root, { logLevel: opt["wharf-log-level"]!, dropNodeExtraCaCerts: DROP_CA });

@@ -38,7 +38,16 @@ export async function makeNetFixture(): Promise<NetFixture> {
   // 10.200-229.x.0/24 for the default bridge, 10.230-249.0.0/16 as the pool: clear of the dev daemon's 10.213/10.214.
   const b = 200 + (parseInt(tag.slice(0, 2), 16) % 30);
   const c = parseInt(tag.slice(2, 4), 16);
-  const pool = 230 + (parseInt(tag.slice(4, 6), 16) % 20);
+  // Skip /16s the host already routes (another daemon's bridge, a VPN): the pool must not overlap them.
+  const routed = new Set(
+    execFileSync("ip", ["-4", "route", "show"], { encoding: "utf8" })
+      .split("\n")
+      .map((l) => /^10\.(\d+)\./.exec(l)?.[1])
+      .filter((o): o is string => o !== undefined)
+      .map(Number),
+  );
+  let pool = 230 + (parseInt(tag.slice(4, 6), 16) % 20);
+  for (let i = 0; i < 20 && routed.has(pool); i++) pool = 230 + ((pool - 230 + 1) % 20);
   const bridgeGateway = `10.${b}.${c}.1`;
   const opts: NetworkManagerOptions = {
     dataRoot: join(dir, "data"),

@@ -9,7 +9,8 @@
  * no variable substitution: which variables are in scope is known only while
  * building, so the builder expands words with `expandWord` / `expandWords`
  * for the instructions where Docker does (ADD, COPY, ENV, EXPOSE, FROM,
- * LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR, ARG defaults, ONBUILD excluded).
+ * LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR, ARG defaults, ONBUILD excluded),
+ * and heredoc bodies with `expandRaw` (quotes in a body are not syntax).
  *
  * Errors: `DockerfileSyntaxError` (an `InvalidArgumentError`) that names the
  * line (and column where known), e.g. `Dockerfile:3: unknown instruction: RUNN`.
@@ -24,7 +25,8 @@ export interface Source {
   /**
    * The instruction as Docker's classic builder prints it in `Step n/m : …`:
    * continuation lines joined (the backslash-newline removed), the keyword
-   * upper-cased, leading whitespace trimmed; heredoc bodies are not included.
+   * upper-cased, surrounding whitespace trimmed; heredoc bodies are not
+   * included. (Docker itself prints the keyword as written.)
    */
   text: string;
 }
@@ -35,7 +37,10 @@ export interface Heredoc {
   name: string;
   /** The body lines joined with "\n", with a trailing "\n"; `<<-` strips leading tabs. */
   content: string;
-  /** False when the delimiter was quoted: no variable expansion in the body. */
+  /**
+   * False when any part of the delimiter was quoted: no variable expansion in
+   * the body. When true, expand with `expandRaw`, not `expandWord`.
+   */
   expand: boolean;
   /** `<<-`: leading tabs were stripped. */
   chomp: boolean;
@@ -43,7 +48,7 @@ export interface Heredoc {
 
 /** `CMD`, `ENTRYPOINT`, `RUN`, `SHELL` and `HEALTHCHECK CMD` arguments. */
 export type CommandForm =
-  /** JSON array form: run as is, no shell. */
+  /** JSON array form: run as is, no shell. A JSON array holding non-strings is a syntax error, not shell form. */
   | { kind: "exec"; args: string[] }
   /** Shell form: the rest of the line, run by the stage's `SHELL` (default `/bin/sh -c`). */
   | { kind: "shell"; command: string };
@@ -72,6 +77,7 @@ export interface FromInstruction extends Base {
   stageName?: string;
 }
 export interface RunInstruction extends Base {
+  /** No flags: `--mount`, `--network`, `--security` are refused as unknown. */
   keyword: "RUN";
   command: CommandForm;
   heredocs: Heredoc[];
@@ -107,7 +113,11 @@ export interface WordsInstruction extends Base {
 export interface CopyInstruction extends Base {
   /** Flags: COPY `--from`, `--chown`, `--chmod`, `--link`; ADD `--chown`, `--chmod`, `--checksum`, `--keep-git-dir`, `--link`. */
   keyword: "COPY" | "ADD";
-  /** Raw sources (JSON form or space-separated); at least one. A heredoc source is named by its delimiter and listed in `heredocs`. */
+  /**
+   * Raw sources (JSON form or space-separated); at least one. A heredoc
+   * source (`<<EOF`) is named by its delimiter (`EOF`) and listed in
+   * `heredocs`; look a source up there before treating it as a path.
+   */
   sources: string[];
   /** Raw destination (the last word). */
   dest: string;
@@ -121,7 +131,11 @@ export interface HealthcheckInstruction extends Base {
 }
 export interface OnbuildInstruction extends Base {
   keyword: "ONBUILD";
-  /** The trigger as written (`RUN echo hi`), stored in the image's `OnBuild` and parsed again by a child build. */
+  /**
+   * The trigger as written (`RUN echo hi`), stored in the image's `OnBuild`
+   * and parsed again by a child build; a heredoc trigger carries its bodies
+   * and delimiters. Checked when parsed, like any instruction.
+   */
   trigger: string;
 }
 

@@ -132,6 +132,9 @@ test("daemon flags map to DaemonOptions", () => {
   assert.deepEqual([net.bip, net.bridge, net.addressPool, net.iptablesChainPrefix], ["10.1.0.1/24", "br9", "10.2.0.0/16", "WT1"]);
   assert.throws(() => parseDaemonArgs(["--default-address-pool", "base=10.2.0.0/16,size=26"], {}, new Capture()), /expected base=CIDR/);
   assert.throws(() => parseDaemonArgs(["--iptables-chain-prefix", "WAY-TOO-LONG-PREFIX"], {}, new Capture()), /--iptables-chain-prefix/);
+  const insecure = parseDaemonArgs(["--insecure-registry", "reg.example:5000", "--insecure-registry=http://10.0.0.0/8"], {}, new Capture());
+  assert.deepEqual(insecure.insecureRegistries, ["reg.example:5000", "10.0.0.0/8"]);
+  assert.throws(() => parseDaemonArgs(["--insecure-registry", "not a host"], {}, new Capture()), /invalid argument "not a host" for "--insecure-registry" flag/);
 });
 
 test("forEachTargetConcurrently: all in flight at once, output in the targets' order, a repeated target after its first turn", async () => {

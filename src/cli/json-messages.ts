@@ -70,8 +70,8 @@ export async function displayJsonMessages(
     const prefix = m.id ? `${m.id}: ` : "";
     if (m.stream !== undefined) out.write(m.stream);
     else if (hasProgress && isTerminal) out.write(`${prefix}${m.status ?? ""} ${m.progress ?? ""}\r`);
-    else if (hasProgress) {
-      // Non-terminals get no progress bars, only the status lines.
+    else if (hasProgress && (m.progress || (m.progressDetail?.current ?? 0) > 0 || (m.progressDetail?.total ?? 0) > 0)) {
+      // Non-terminals get no progress bars, only the status lines (an empty progressDetail is a status line).
     } else out.write(`${prefix}${m.status ?? ""}\n`);
     if (isTerminal && diff > 0) out.write(`\x1b[${diff}B`);
   }

@@ -41,6 +41,8 @@ const verbs: Record<string, Loader> = {
   diff: () => import("./commands/diff.js"),
   port: () => import("./commands/port.js"),
   images: () => import("./commands/images.js"),
+  build: () => import("./commands/build.js"),
+  builder: () => import("./commands/builder.js"),
   tag: () => import("./commands/tag.js"),
   rmi: () => import("./commands/rmi.js"),
   save: () => import("./commands/save.js"),
@@ -52,6 +54,11 @@ const verbs: Record<string, Loader> = {
   events: () => import("./commands/events.js"),
   network: () => import("./commands/network.js"),
   volume: () => import("./commands/volume.js"),
+  registry: () => import("./commands/registry.js"),
+  pull: () => import("./commands/pull.js"),
+  push: () => import("./commands/push.js"),
+  login: () => import("./commands/login.js"),
+  logout: () => import("./commands/logout.js"),
 };
 
 /** `wharf container <verb>` / `wharf image <verb>`: the docker management-command spellings. */
@@ -65,8 +72,8 @@ const managementAliases: Record<string, Record<string, string[]>> = {
   },
   image: {
     ls: ["images"], list: ["images"], history: ["history"], import: ["import"],
-    inspect: ["inspect", "--type", "image"], load: ["load"], rm: ["rmi"], remove: ["rmi"],
-    save: ["save"], tag: ["tag"],
+    build: ["build"], inspect: ["inspect", "--type", "image"], load: ["load"], rm: ["rmi"], remove: ["rmi"],
+    save: ["save"], tag: ["tag"], pull: ["pull"], push: ["push"],
   },
   system: { info: ["info"], events: ["events"] },
 };
@@ -80,16 +87,23 @@ Common Commands:
   run         Create and run a new container from an image
   exec        Execute a command in a running container
   ps          List containers
+  build       Build an image from a Dockerfile
+  pull        Download an image from a registry
+  push        Upload an image to a registry
   images      List images
+  login       Authenticate to a registry
+  logout      Log out from a registry
   version     Show the Wharf version information
   info        Display system-wide information
 
 Management Commands:
+  builder     Manage builds
   container   Manage containers
   image       Manage images
   network     Manage networks
   volume      Manage volumes
   daemon      Run the Wharf daemon (like dockerd; also "wharf -d")
+  registry    Run an image registry (OCI Distribution API; "registry gc" collects garbage)
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container

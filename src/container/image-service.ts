@@ -1,8 +1,9 @@
 import type { Readable } from "node:stream";
-import { ConflictError, NotFoundError } from "../lib/errors.js";
+import { ConflictError, FailedPreconditionError, NotFoundError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import {
   commitImage,
+  familiarName,
   familiarString,
   importRootfs,
   loadImages,
@@ -14,10 +15,26 @@ import {
   type ImageStore,
 } from "../image/index.js";
 import { chainIds, type Snapshotter } from "../snapshot/index.js";
+import type { BlobSources, RegistryClient, RegistryCredentials } from "../distribution/registry-client.js";
+import type { ProgressSink } from "../distribution/progress.js";
+import type { Platform } from "../distribution/platform.js";
 import type { ContainerService } from "./container-service.js";
 import type { EventBus } from "./events.js";
 
 export type DeleteResponseItem = { Untagged: string } | { Deleted: string };
+
+/** How the image service reaches registries (absent: pull and push are refused). */
+export interface RegistryAccess {
+  client: RegistryClient;
+  sources: BlobSources;
+}
+
+/** One pull or push: who asks, with which credentials, where progress goes. */
+export interface TransferOptions {
+  credentials?: RegistryCredentials;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
 
 /**
  * Image operations that need more than the image store: unpacking layers
@@ -30,13 +47,15 @@ export class ImageService {
   readonly #snapshotter: Snapshotter;
   readonly #events: EventBus;
   readonly #log: Logger;
+  readonly #registry: RegistryAccess | undefined;
   #containers: ContainerService | undefined;
 
-  constructor(images: ImageStore, snapshotter: Snapshotter, events: EventBus, log: Logger) {
+  constructor(images: ImageStore, snapshotter: Snapshotter, events: EventBus, log: Logger, registry?: RegistryAccess) {
     this.#images = images;
     this.#snapshotter = snapshotter;
     this.#events = events;
     this.#log = log;
+    this.#registry = registry;
   }
 
   /** The container service is created after this one (it needs images); wired here. */
@@ -78,11 +97,22 @@ export class ImageService {
     const byName = parsed.kind === "named" && !image.id.includes(ref.replace(/^sha256:/, ""));
     const users = this.#containers?.usersOfImage(image.id) ?? [];
     const out: DeleteResponseItem[] = [];
-    if (byName && (image.repoTags.length + image.repoDigests.length > 1 || (users.length > 0 && opts.force))) {
-      const id = await this.#images.untag(ref);
+    if (byName) {
       const name = familiarString(parseNormalizedTagged(ref));
-      this.#events.emit("image", "untag", id, { name });
-      return [{ Untagged: name }];
+      const others = [...image.repoTags, ...image.repoDigests].filter((r) => r !== name);
+      // Docker: the last tag of a repository takes that repository's digest references with it.
+      const repo = name.includes("@") ? undefined : familiarName(parseNormalizedTagged(ref));
+      const digestRefs = repo !== undefined && !others.some((r) => r.startsWith(`${repo}:`)) ? others.filter((r) => r.startsWith(`${repo}@`)) : [];
+      if (others.length > digestRefs.length || (users.length > 0 && opts.force)) {
+        const out: DeleteResponseItem[] = [];
+        for (const r of [ref, ...digestRefs]) {
+          const id = await this.#images.untag(r);
+          const untagged = familiarString(parseNormalizedTagged(r));
+          this.#events.emit("image", "untag", id, { name: untagged });
+          out.push({ Untagged: untagged });
+        }
+        return out;
+      }
     }
     const running = users.filter((c) => c.state.Running);
     if (running.length > 0 && opts.force) {
@@ -137,6 +167,44 @@ export class ImageService {
     return result.loaded;
   }
 
+  /**
+   * `docker pull`: fetches the image (see `distribution/pull.ts`), unpacks
+   * it before it is tagged, emits `pull`. Nothing is tagged when it fails.
+   */
+  async pull(ref: string, opts: TransferOptions & { platform?: Platform } = {}): Promise<ImageRecord> {
+    const { pullImage } = await import("../distribution/pull.js");
+    const registry = this.#requireRegistry();
+    const result = await pullImage(ref, {
+      client: registry.client,
+      images: this.#images,
+      sources: registry.sources,
+      unpack: (image) => this.#unpack(image),
+      ...opts,
+    });
+    this.#events.emit("image", "pull", result.image.id, { name: familiarString(result.reference) });
+    return result.image;
+  }
+
+  /** `docker push` of `ref` (`name[:tag]`); records the repo digest and emits `push`. */
+  async push(ref: string, opts: TransferOptions = {}): Promise<{ tag: string; digest: string; size: number }> {
+    const { pushImage } = await import("../distribution/push.js");
+    const registry = this.#requireRegistry();
+    const result = await pushImage(ref, { client: registry.client, images: this.#images, sources: registry.sources, ...opts });
+    const image = await this.#images.get(ref);
+    this.#events.emit("image", "push", image.id, { name: familiarString(parseNormalizedTagged(ref)) });
+    return result;
+  }
+
+  /** `docker login` through the daemon: checks the credentials against the registry of `server`. */
+  async login(server: string, credentials: RegistryCredentials): Promise<void> {
+    await this.#requireRegistry().client.login(registryDomain(server), credentials);
+  }
+
+  #requireRegistry(): RegistryAccess {
+    if (!this.#registry) throw new FailedPreconditionError("this daemon was started without registry access");
+    return this.#registry;
+  }
+
   save(refs: string[]): Promise<Readable> {
     return saveImages(this.#images, refs);
   }
@@ -183,6 +251,12 @@ export class ImageService {
     const content = this.#images.content;
     await this.#snapshotter.prepareImage(image.layers.map((l) => ({ diffId: l.diffId, open: () => content.readStream(l.digest) })));
   }
+}
+
+/** `https://index.docker.io/v1/`, `localhost:5000`, `http://host:5000/` → the domain a reference would name. */
+function registryDomain(server: string): string {
+  const host = server.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split("/")[0]!.toLowerCase();
+  return host === "" || host === "index.docker.io" || host === "registry-1.docker.io" ? "docker.io" : host;
 }
 
 function shortId(id: string): string {

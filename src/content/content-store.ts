@@ -57,7 +57,8 @@ export interface Provider {
 export interface Ingester {
   /**
    * Consume `stream` into a new blob. When `expected` is given and the data
-   * does not match it, throws `InvalidArgumentError` and nothing is written
+   * does not match it, throws `DigestMismatchError` or `SizeMismatchError`
+   * (both `InvalidArgumentError`s) and nothing is written
    * (the temp file is removed). Ingesting a blob that already exists is safe
    * and returns the same info. Concurrent ingests of the same content are
    * safe (the last rename wins with identical bytes).
@@ -65,6 +66,14 @@ export interface Ingester {
   ingest(stream: Readable | AsyncIterable<Uint8Array>, expected?: ExpectedBlob): Promise<BlobInfo>;
   /** `ingest` for bytes already in memory. */
   put(bytes: Uint8Array | string, expected?: ExpectedBlob): Promise<BlobInfo>;
+  /**
+   * Moves `file` (on the store's filesystem, e.g. a registry upload
+   * session's data) into place as blob `digest`, after fsync, so a large
+   * blob already hashed while it arrived is not copied again. The caller has
+   * verified the digest. When the blob exists, `file` is removed and the
+   * existing blob kept. Safe to call twice.
+   */
+  commitFile(file: string, digest: Digest): Promise<BlobInfo>;
 }
 
 /** Housekeeping side. */

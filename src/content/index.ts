@@ -5,3 +5,4 @@ export { decompressed, sniff } from "./compression.js";
 export type { Compression } from "./compression.js";
 export { readAll, tarEntries } from "./tar-entries.js";
 export type { TarEntry, TarHeader } from "./tar-entries.js";
+export { DigestMismatchError, SizeMismatchError } from "./ingest-errors.js";

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, readFile } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, rename, rm, stat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { InvalidArgumentError, NotFoundError, errnoCode } from "../lib/errors.js";
 import { fsyncDir } from "../lib/atomic-file.js";
 import type { BlobInfo, ContentStore, Digest, ExpectedBlob } from "./content-store.js";
 import { assertDigest, digestHex } from "./digest.js";
+import { DigestMismatchError, SizeMismatchError } from "./ingest-errors.js";
 
 /**
  * `ContentStore` on a local directory:
@@ -40,6 +41,11 @@ export class LocalContentStore implements ContentStore {
     await rm(store.#ingest, { recursive: true, force: true });
     await mkdir(store.#ingest, { recursive: true });
     return store;
+  }
+
+  /** The store without the housekeeping of `open` (for a reader such as gc while a writer runs). */
+  static view(root: string): LocalContentStore {
+    return new LocalContentStore(root);
   }
 
   get root(): string {
@@ -110,17 +116,17 @@ export class LocalContentStore implements ContentStore {
           const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
           size += buf.length;
           if (expected?.size !== undefined && size > expected.size) {
-            throw new InvalidArgumentError(`blob size mismatch: more than the expected ${expected.size} bytes`);
+            throw new SizeMismatchError(expected.size, `blob size mismatch: more than the expected ${expected.size} bytes`);
           }
           hash.update(buf);
           await fh.write(buf);
         }
         const digest = `sha256:${hash.digest("hex")}`;
         if (expected?.size !== undefined && size !== expected.size) {
-          throw new InvalidArgumentError(`blob size mismatch: got ${size} bytes, expected ${expected.size}`);
+          throw new SizeMismatchError(expected.size, `blob size mismatch: got ${size} bytes, expected ${expected.size}`);
         }
         if (expected?.digest !== undefined && digest !== expected.digest) {
-          throw new InvalidArgumentError(`blob digest mismatch: got ${digest}, expected ${expected.digest}`);
+          throw new DigestMismatchError(expected.digest, digest);
         }
         await fh.sync();
         await fh.close();
@@ -143,6 +149,24 @@ export class LocalContentStore implements ContentStore {
   async put(bytes: Uint8Array | string, expected?: ExpectedBlob): Promise<BlobInfo> {
     const buf = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
     return this.ingest(Readable.from([buf]), expected);
+  }
+
+  async commitFile(file: string, digest: Digest): Promise<BlobInfo> {
+    assertDigest(digest);
+    if (await this.has(digest)) {
+      await rm(file, { force: true });
+      return this.info(digest);
+    }
+    const fh = await open(file, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await chmod(file, 0o444);
+    await rename(file, this.#blobPath(digest));
+    await fsyncDir(this.#blobs);
+    return this.info(digest);
   }
 
   async delete(digest: Digest): Promise<void> {

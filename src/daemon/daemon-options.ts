@@ -19,6 +19,8 @@ export interface DaemonOptions {
   addressPool?: string;
   /** Prefix of the daemon's iptables chains, so several daemons can run side by side. Default `WHARF`. */
   iptablesChainPrefix?: string;
+  /** Registries spoken to over plain HTTP (`--insecure-registry`, repeatable: host[:port] or IPv4 CIDR); loopback always is. */
+  insecureRegistries?: string[];
 }
 
 export const defaultDaemonOptions: DaemonOptions = {

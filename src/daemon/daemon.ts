@@ -21,7 +21,7 @@ export async function startDaemon(options: DaemonOptions): Promise<void> {
   const releasePid = await acquirePidFile(join(options.execRoot, "wharf.pid"));
 
   const engine = await createEngine(options, log);
-  const router = buildRouter(engine, options);
+  const router = buildRouter(engine, options, log);
   const servers: Server[] = [];
   for (const host of options.hosts) {
     const addr = parseListenAddress(host);

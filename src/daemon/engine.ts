@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { BuildCache, Builder, type BuildReporter } from "../build/index.js";
+import type { ProgressSink } from "../distribution/progress.js";
 import { LocalContentStore } from "../content/index.js";
 import { ContainerService } from "../container/container-service.js";
 import { ContainerStore } from "../container/container-store.js";
@@ -11,6 +13,8 @@ import { LinuxNetworkManager, type NetworkManager } from "../network/index.js";
 import type { Logger } from "../lib/logger.js";
 import { ConmonRuntime } from "../runtime/index.js";
 import { OverlaySnapshotter } from "../snapshot/index.js";
+import { FileBlobSources } from "../distribution/blob-sources.js";
+import { HttpRegistryClient } from "../distribution/http-registry-client.js";
 import type { DaemonOptions } from "./daemon-options.js";
 
 /** The engine's services, wired bottom-up over one data root and exec root. */
@@ -21,6 +25,15 @@ export interface Engine {
   volumes: VolumeStore;
   networks: NetworkManager;
   events: EventBus;
+  builder: Builder;
+}
+
+/** Pull progress inside a build: Docker's classic builder prints the status lines, not the bars. */
+function buildPullProgress(report: BuildReporter): ProgressSink {
+  return (m) => {
+    if (m.status === undefined || m.progress !== undefined) return;
+    report.stream(`${m.id ? `${m.id}: ` : ""}${m.status}\n`);
+  };
 }
 
 export async function createEngine(options: DaemonOptions, log: Logger): Promise<Engine> {
@@ -40,7 +53,11 @@ export async function createEngine(options: DaemonOptions, log: Logger): Promise
     poolCidr: options.addressPool,
     chainPrefix: options.iptablesChainPrefix,
   });
-  const images = new ImageService(imageStore, snapshotter, events, log);
+  const registry = {
+    client: new HttpRegistryClient({ insecureRegistries: options.insecureRegistries ?? [] }),
+    sources: await FileBlobSources.open(join(options.dataRoot, "distribution")),
+  };
+  const images = new ImageService(imageStore, snapshotter, events, log, registry);
   const containers = new ContainerService({
     store: new ContainerStore(join(options.dataRoot, "containers")),
     images: imageStore,
@@ -55,5 +72,15 @@ export async function createEngine(options: DaemonOptions, log: Logger): Promise
   images.attachContainers(containers);
   await containers.recover();
   const execs = new ExecService(containers, runtime, events);
-  return { containers, execs, images, volumes, networks, events };
+  const builder = new Builder({
+    images: imageStore,
+    snapshotter,
+    containers,
+    cache: await BuildCache.open(join(options.dataRoot, "builder")),
+    scratchDir: join(options.dataRoot, "builder", "tmp"),
+    log,
+    pull: (ref, report) => images.pull(ref, { progress: buildPullProgress(report) }),
+  });
+  await builder.recover();
+  return { containers, execs, images, volumes, networks, events, builder };
 }

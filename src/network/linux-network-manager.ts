@@ -658,12 +658,14 @@ export class LinuxNetworkManager implements NetworkManager {
       await this.#save(rec);
       const gw = this.#gatewayEndpoint(rec);
       const netnsPath = rec.netnsPath;
-      // Independent steps, run side by side: a DNAT rule towards an address not up yet is harmless.
-      const results = await Promise.allSettled([
-        this.#writeEtcFiles(rec),
-        netnsPath ? createNetns(netnsPath, rec.endpoints.map((e) => this.#vethOf(e)), gw ? { ip: gw.gateway, ifName: gw.ifName } : null) : null,
-        this.#firewall.addPorts(this.#firewallPorts(rec), () => this.#unwired.delete(cid)),
-      ]);
+      // The DNAT rules wait for the veth: a connection DNAT'ed to an address not on the
+      // bridge yet loses its SYN, and TCP retries only after a second. Until the rules
+      // are in, a connection meets the port reservation and is refused at once.
+      const wired = (async () => {
+        if (netnsPath) await createNetns(netnsPath, rec.endpoints.map((e) => this.#vethOf(e)), gw ? { ip: gw.gateway, ifName: gw.ifName } : null);
+        await this.#firewall.addPorts(this.#firewallPorts(rec), () => this.#unwired.delete(cid));
+      })();
+      const results = await Promise.allSettled([this.#writeEtcFiles(rec), wired]);
       for (const r of results) if (r.status === "rejected") throw r.reason;
     } catch (err) {
       // Releases the leases and ports too, and removes whatever rules made it in.

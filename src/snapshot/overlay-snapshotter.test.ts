@@ -199,4 +199,29 @@ describe("OverlaySnapshotter", () => {
     await assert.rejects(lstat(dropDir!));
     await snap.remove("user");
   });
+  it("adopts an upper dir as the next layer: same tree as unpacking its diff, never unpacked again", async () => {
+    const base = await layer([{ header: { name: "etc/", type: "directory" } }, { header: { name: "etc/old" }, body: "old" }, { header: { name: "keep" }, body: "k" }]);
+    const [lower] = await snap.prepareImage([base]);
+    await snap.createRw("adopt", [lower!]);
+    created.push("adopt");
+    const merged = await snap.mount("adopt");
+    await writeFile(join(merged, "new"), "fresh");
+    await rm(join(merged, "etc/old"));
+    const tarBytes: Buffer[] = [];
+    for await (const c of await snap.diff("adopt")) tarBytes.push(c as Buffer);
+    const diffId = sha(Buffer.concat(tarBytes));
+    await snap.adoptUpper("adopt", [base.diffId, diffId]);
+    assert.equal(await snap.isMounted("adopt"), false);
+    const top = { diffId, opened: 0, async open() { top.opened++; return Readable.from([Buffer.concat(tarBytes)]); } };
+    const dirs = await snap.prepareImage([base, top]);
+    assert.equal(top.opened, 0, "the adopted layer is not unpacked from the blob");
+    assert.equal(await readFile(join(dirs[1]!, "new"), "utf8"), "fresh");
+    await snap.createRw("adopt-child", dirs);
+    created.push("adopt-child");
+    const child = await snap.mount("adopt-child");
+    assert.deepEqual((await readdir(child)).sort(), ["etc", "keep", "new"]);
+    assert.deepEqual(await readdir(join(child, "etc")), [], "the whiteout hides the deleted file");
+    // The source keeps a fresh, empty upper dir.
+    assert.deepEqual(await readdir((await snap.paths("adopt")).upper), []);
+  });
 });

@@ -227,6 +227,32 @@ export class OverlaySnapshotter implements Snapshotter {
     return out;
   }
 
+  async adoptUpper(id: string, diffIds: readonly string[]): Promise<void> {
+    const chainId = chainIds(diffIds).at(-1);
+    if (chainId === undefined) throw new InvalidArgumentError("adoptUpper needs the layer's diffID");
+    const { upper } = await this.paths(id);
+    await this.unmount(id);
+    const hex = digestHex(chainId);
+    const final = join(this.#root, "layers", hex);
+    if (await exists(join(final, "fs"))) return;
+    // Built aside and renamed into place whole, as an unpack is: a crash leaves only a .tmp- dir.
+    const tmp = join(this.#root, "layers", `.tmp-${hex}-${randomBytes(6).toString("hex")}`);
+    await mkdir(tmp, { mode: 0o755 });
+    try {
+      await rename(upper, join(tmp, "fs"));
+      await mkdir(upper, { mode: 0o755 });
+      await writeJsonAtomic(join(tmp, "meta.json"), { chainId, diffId: diffIds.at(-1) });
+      await run("sync", ["-f", join(tmp, "fs")]);
+      try {
+        await rename(tmp, final);
+      } catch (err) {
+        if (errnoCode(err) !== "ENOTEMPTY" && errnoCode(err) !== "EEXIST") throw err;
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
   async diff(id: string): Promise<Readable> {
     const { upper } = await this.paths(id);
     return diffUpperDir(upper);

@@ -68,6 +68,16 @@ export interface Snapshotter {
   /** Bytes and inodes used by the upper dir (Docker's `SizeRw`). `NotFoundError` for an unknown id. */
   usage(id: string): Promise<{ size: number; inodes: number }>;
   /**
+   * Make the upper dir of `id` the unpacked layer whose chain is `diffIds`
+   * (the diffIDs of `id`'s lower layers, bottom first, then the diffID of
+   * `diff(id)`), so an image just committed from `id` need not unpack its
+   * new layer from the blob again: the upper dir already is that layer, in
+   * the form overlayfs wants. `id` is unmounted first and keeps an empty
+   * upper dir (remove it next). A no-op when the layer exists already.
+   * `NotFoundError` for an unknown id.
+   */
+  adoptUpper(id: string, diffIds: readonly string[]): Promise<void>;
+  /**
    * Delete unpacked layers that no writable layer uses and whose chain ID is
    * not in `keep` (the chain IDs of images still present). Returns the
    * removed chain IDs.

@@ -104,8 +104,9 @@ export class TestDaemon {
     });
   }
 
+  /** Both CLIs get this daemon's own config dir, so logins in tests never touch the user's ~/.docker. */
   env(): NodeJS.ProcessEnv {
-    return { ...process.env, WHARF_HOST: this.host, DOCKER_HOST: this.host };
+    return { ...process.env, WHARF_HOST: this.host, DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.dir, "docker-config") };
   }
 
   /** Runs our CLI; never rejects: returns code, stdout, stderr. */

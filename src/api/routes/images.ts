@@ -1,5 +1,9 @@
 import type { ImageService } from "../../container/image-service.js";
-import type { ImageRecord } from "../../image/index.js";
+import { familiarName, isValidTag, parseReference, type ImageRecord } from "../../image/index.js";
+import { credentialsOf, decodeAuthHeader } from "../../distribution/auth-config.js";
+import { parsePlatform } from "../../distribution/platform.js";
+import { parseRemoteReference } from "../../distribution/registry-endpoint.js";
+import { ProgressStream } from "../progress-stream.js";
 import { applyChanges } from "../../container/config-changes.js";
 import { InvalidArgumentError, NotFoundError } from "../../lib/errors.js";
 import { queryBool, queryFilters, readJson, sendJson } from "../http-io.js";
@@ -80,12 +84,28 @@ export function imageRoutes(router: Router, images: ImageService): void {
     }
     if (fromSrc) throw new InvalidArgumentError(`importing from a URL is not supported by this daemon yet: ${fromSrc}`);
     if (fromImage) {
-      const tag = ctx.query.get("tag");
-      const ref = tag ? `${fromImage}:${tag}` : fromImage;
-      // Registry pulls arrive with the distribution layer; answer like a registry that does not have it.
-      throw new NotFoundError(`pull access denied for ${ref}: this Wharf daemon cannot pull from registries yet; load the image with 'wharf load' instead`);
+      const ref = pullReference(fromImage, ctx.query.get("tag") || undefined);
+      const out = new ProgressStream(ctx.res!);
+      const platform = ctx.query.get("platform") || undefined;
+      await streamed(out, () =>
+        images.pull(ref, { credentials: credentialsOf(decodeAuthHeader(ctx.req.headers["x-registry-auth"])), progress: out.send, signal: out.signal(), ...(platform ? { platform: parsePlatform(platform) } : {}) }),
+      );
+      return;
     }
     throw new InvalidArgumentError("fromImage or fromSrc is required");
+  });
+
+  router.add("POST", "/images/{name:.*}/push", async (ctx) => {
+    const name = ctx.params.name!;
+    const tag = ctx.query.get("tag") || undefined;
+    const credentials = credentialsOf(decodeAuthHeader(ctx.req.headers["x-registry-auth"]));
+    // Without a tag Docker pushes every local tag of the repository.
+    const refs = tag ? [`${name}:${tag}`] : await repositoryTags(images, name);
+    const out = new ProgressStream(ctx.res!);
+    const signal = out.signal();
+    await streamed(out, async () => {
+      for (const ref of refs) await images.push(ref, { credentials, progress: out.send, signal });
+    });
   });
 
   router.add("POST", "/images/prune", async (ctx) => {
@@ -132,6 +152,34 @@ export function imageRoutes(router: Router, images: ImageService): void {
   router.add("DELETE", "/images/{name:.*}", async (ctx) => {
     sendJson(ctx.res!, 200, await images.remove(ctx.params.name!, { force: queryBool(ctx.query, "force") }));
   });
+}
+
+/** `fromImage` + `tag` as the docker CLI sends them (`tag` may be a digest) → one reference; invalid names fail here, before any network call. */
+function pullReference(fromImage: string, tag: string | undefined): string {
+  const ref = parseRemoteReference(fromImage);
+  if (tag === undefined) return fromImage;
+  if (tag.startsWith("sha256:")) return `${ref.name}@${tag}`;
+  if (!isValidTag(tag)) throw new InvalidArgumentError(`invalid tag format: ${JSON.stringify(tag)}`);
+  return `${ref.name}:${tag}`;
+}
+
+/** Every local tag of a repository (`docker push name` without a tag). */
+async function repositoryTags(images: ImageService, name: string): Promise<string[]> {
+  const repo = familiarName(parseReference(name));
+  const tags = (await images.list()).flatMap((i) => i.repoTags).filter((t) => t.startsWith(`${repo}:`));
+  if (tags.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${repo}`);
+  return [...new Set(tags)].sort();
+}
+
+/** Runs a transfer into a progress stream: errors before the first message are the answer's status, later ones an error message. */
+async function streamed(out: ProgressStream, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!out.started) throw err;
+    out.fail(err);
+  }
+  out.end();
 }
 
 function summarizeImage(i: ImageRecord, containers: number): Record<string, unknown> {

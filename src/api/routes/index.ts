@@ -1,7 +1,10 @@
 import type { DaemonOptions } from "../../daemon/daemon-options.js";
 import type { Engine } from "../../daemon/engine.js";
+import type { Logger } from "../../lib/logger.js";
 import { Router } from "../router.js";
 import { archiveRoutes } from "./archive.js";
+import { authRoutes } from "./auth.js";
+import { buildRoutes } from "./build.js";
 import { containerRoutes } from "./containers.js";
 import { execRoutes } from "./exec.js";
 import { imageRoutes } from "./images.js";
@@ -10,7 +13,7 @@ import { systemRoutes } from "./system.js";
 import { volumeRoutes } from "./volumes.js";
 
 /** Every Docker Engine API route Wharf serves, wired to the engine's services. */
-export function buildRouter(engine: Engine, options: DaemonOptions): Router {
+export function buildRouter(engine: Engine, options: DaemonOptions, log: Logger): Router {
   const router = new Router();
   systemRoutes(router, {
     containers: engine.containers,
@@ -28,6 +31,8 @@ export function buildRouter(engine: Engine, options: DaemonOptions): Router {
   archiveRoutes(router, engine.containers);
   execRoutes(router, engine.execs);
   imageRoutes(router, engine.images);
+  authRoutes(router, engine.images);
+  buildRoutes(router, engine.builder, log);
   volumeRoutes(router, engine.volumes, engine.events);
   networkRoutes(router, { networks: engine.networks, containers: engine.containers, events: engine.events });
   return router;

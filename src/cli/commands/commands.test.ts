@@ -116,18 +116,54 @@ test("run -d prints the full ID without attaching", async () => {
   });
 });
 
-test("run with a missing image: docker's message, exit 125", async () => {
+test("run with a missing image that cannot be pulled: docker's message, exit 125", async () => {
   const { routes, upgrades } = containerRoutes(0);
-  await withEngine(routes, upgrades, async (client) => {
+  routes["POST /images/create"] = (_r, res) => json(res, 404, { message: "pull access denied for nosuch, repository does not exist or may require 'docker login'" });
+  await withEngine(routes, upgrades, async (client, requests) => {
     const io = testIo(client);
     const err = await run.execute(["nosuch"], io).then(
       () => undefined,
       (e: unknown) => e,
     );
     assert.equal(io.stderr.text, "Unable to find image 'nosuch:latest' locally\n");
+    assert.deepEqual(requests(), ["POST /containers/create", "POST /images/create"]);
     const out = new Capture();
     assert.equal(reportError(err, "run", out, false), 125);
-    assert.equal(out.text, "wharf: Error response from daemon: No such image: nosuch:latest.\nSee 'wharf run --help'.\n");
+    assert.equal(out.text, "wharf: Error response from daemon: pull access denied for nosuch, repository does not exist or may require 'docker login'.\nSee 'wharf run --help'.\n");
+  });
+});
+
+test("run with a missing image pulls it (progress on stderr), then creates again", async () => {
+  const { routes, upgrades } = containerRoutes(0);
+  let pulled = false;
+  const create = routes["POST /containers/create"]!;
+  routes["POST /containers/create"] = (r, res) => (pulled ? json(res, 201, { Id: "c0ffee", Warnings: [] }) : create(r, res));
+  routes["POST /images/create"] = (r, res) => {
+    assert.equal(r.query.get("fromImage"), "nosuch");
+    assert.equal(r.query.get("tag"), "latest");
+    assert.ok(r.headers["x-registry-auth"], "the docker CLI always sends X-Registry-Auth");
+    pulled = true;
+    res.writeHead(200, { "Content-Type": "application/json" });
+    for (const m of [
+      { status: "Pulling from library/nosuch", id: "latest" },
+      { status: "Pulling fs layer", progressDetail: {}, id: "0123456789ab" },
+      { status: "Downloading", progressDetail: { current: 5, total: 10 }, progress: "[=====>  ] 5B/10B", id: "0123456789ab" },
+      { status: "Pull complete", progressDetail: {}, id: "0123456789ab" },
+      { status: "Digest: sha256:" + "a".repeat(64) },
+      { status: "Status: Downloaded newer image for nosuch:latest" },
+    ]) res.write(JSON.stringify(m) + "\n");
+    res.end();
+  };
+  await withEngine(routes, upgrades, async (client, requests) => {
+    const io = testIo(client);
+    assert.equal(await run.execute(["-d", "nosuch"], io), 0);
+    assert.equal(
+      io.stderr.text,
+      "Unable to find image 'nosuch:latest' locally\nlatest: Pulling from library/nosuch\n0123456789ab: Pulling fs layer\n0123456789ab: Pull complete\n" +
+        `Digest: sha256:${"a".repeat(64)}\nStatus: Downloaded newer image for nosuch:latest\n`,
+    );
+    assert.equal(io.stdout.text, "c0ffee\n");
+    assert.deepEqual(requests(), ["POST /containers/create", "POST /images/create", "POST /containers/create", "POST /containers/c0ffee/start"]);
   });
 });
 

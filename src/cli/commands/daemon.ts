@@ -5,6 +5,7 @@
 import process from "node:process";
 import { defaultDaemonOptions, type DaemonOptions } from "../../daemon/daemon-options.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
+import { checkInsecureRegistry } from "../../distribution/registry-endpoint.js";
 import { collect, HelpShown, newCommand, parseArgs, requireArgs, UsageError } from "../command-kit.js";
 
 const levels = ["debug", "info", "warn", "error"] as const;
@@ -27,7 +28,8 @@ export function parseDaemonArgs(
     .option("--bip <cidr>", "Address and prefix of the default bridge (default 10.213.0.1/16)")
     .option("-b, --bridge <name>", "Device of the default bridge (default wharf0)")
     .option("--default-address-pool <pool>", "Address pool of user-defined networks: base=CIDR[,size=24]")
-    .option("--iptables-chain-prefix <prefix>", "Prefix of the iptables chains, to run several daemons side by side (default WHARF)");
+    .option("--iptables-chain-prefix <prefix>", "Prefix of the iptables chains, to run several daemons side by side (default WHARF)")
+    .option("--insecure-registry <list>", "Registry (host[:port] or IPv4 CIDR) to reach over plain HTTP; repeatable", collect, []);
   const { options: o, args } = parseArgs(cmd, "daemon", argv);
   requireArgs("daemon", args, { max: 0 });
   const hosts = [...(globals.host ? [globals.host] : []), ...(o.host as string[])];
@@ -55,8 +57,16 @@ export function parseDaemonArgs(
   if (prefix !== undefined && !/^[A-Za-z][A-Za-z0-9-]{0,14}$/.test(prefix)) {
     throw new UsageError("daemon", `invalid argument "${prefix}" for "--iptables-chain-prefix" flag: 1 to 15 letters, digits and -`);
   }
+  const insecureRegistries = (o.insecureRegistry as string[]).map((r) => {
+    try {
+      return checkInsecureRegistry(r);
+    } catch (err) {
+      throw new UsageError("daemon", `invalid argument "${r}" for "--insecure-registry" flag: ${(err as Error).message}`);
+    }
+  });
   return {
     ...(o.bip !== undefined ? { bip: String(o.bip) } : {}),
+    ...(insecureRegistries.length > 0 ? { insecureRegistries } : {}),
     ...(o.bridge !== undefined ? { bridge: String(o.bridge) } : {}),
     ...(addressPool !== undefined ? { addressPool } : {}),
     ...(prefix !== undefined ? { iptablesChainPrefix: prefix } : {}),
