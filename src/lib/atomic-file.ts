@@ -3,8 +3,6 @@ import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
 
 export interface AtomicWriteOptions {
-  /** File mode of a new file. Default 0644. */
-  mode?: number;
   /**
    * Also survive a power loss or kernel crash (fsync of the file before the
    * rename and of the directory after). Default true. Pass false for state
@@ -20,8 +18,8 @@ export interface AtomicWriteOptions {
  * content, never a mix, even if the process is killed mid-write: temp file in
  * the same directory, fsync, rename, fsync of the directory.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  const { mode = 0o644, durable = true } = options;
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, options: AtomicWriteOptions = {}): Promise<void> {
+  const { durable = true } = options;
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString("hex")}`);
@@ -40,7 +38,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 }
 
 export async function writeJsonAtomic(path: string, value: unknown, options?: AtomicWriteOptions): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value), options);
+  await writeFileAtomic(path, JSON.stringify(value), 0o644, options);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

@@ -1,7 +1,6 @@
 /** `wharf create`: POST /containers/create, prints the new ID. */
 import { daemonStatusOf } from "../client.js";
 import { newCommand, parseArgs, println, type CliIo } from "../command-kit.js";
-import { pullImage } from "../pull-image.js";
 import { addContainerFlags, buildCreateRequest, withDefaultTag, type CreateRequest } from "../container-opts.js";
 
 export function parseCreate(argv: string[], io: Pick<CliIo, "stdout" | "env" | "terminal">, verb = "create"): CreateRequest {
@@ -20,7 +19,11 @@ export function parseCreate(argv: string[], io: Pick<CliIo, "stdout" | "env" | "
  * `--pull never` lets the "No such image" error stand.
  */
 export async function createContainer(io: CliIo, req: CreateRequest): Promise<{ Id: string; Warnings?: string[] }> {
-  const pull = () => pullImage(io, req.image, { out: io.stderr, quiet: req.quiet, ...(req.platform ? { platform: req.platform } : {}) });
+  // The registry client side (credentials, progress rendering) loads only when a pull happens.
+  const pull = async () => {
+    const { pullImage } = await import("../pull-image.js");
+    await pullImage(io, req.image, { out: io.stderr, quiet: req.quiet, ...(req.platform ? { platform: req.platform } : {}) });
+  };
   if (req.pull === "always") await pull();
   const create = async () => {
     const res = await io.client.json<{ Id: string; Warnings?: string[] | null }>("POST", "/containers/create", {
