@@ -394,9 +394,10 @@ export class ContainerService {
       ExitCode: code,
       FinishedAt: new Date().toISOString(),
     };
-    await runtime.delete(record.id, { force: true }).catch((err: unknown) => log.warn(`runtime delete ${record.id}: ${String(err)}`));
-    // Once runc's container is gone nothing uses the sandbox or the rootfs: undo both (and record the exit) side by side.
+    // The init has exited, and with it its PID namespace: nothing of the container uses the sandbox or the
+    // rootfs any more. Undo them, the runtime's side and the record of the exit all at once.
     await Promise.all([
+      runtime.delete(record.id, { force: true }).catch((err: unknown) => log.warn(`runtime delete ${record.id}: ${String(err)}`)),
       this.#net.leave(record.id).catch((err: unknown) => log.warn(`network teardown ${record.id}: ${String(err)}`)),
       snapshotter.unmount(record.id).catch((err: unknown) => log.warn(`unmount ${record.id}: ${String(err)}`)),
       store.save(record).catch((err: unknown) => log.error(`saving ${record.id}: ${String(err)}`)),
