@@ -197,6 +197,27 @@ function summarizeImage(i: ImageRecord, containers: number): Record<string, unkn
   };
 }
 
+/** Docker's image inspect lists every Config field, empty ones too; clients read them unguarded. */
+const emptyImageConfig = {
+  Hostname: "",
+  Domainname: "",
+  User: "",
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Env: null,
+  Cmd: null,
+  Image: "",
+  Volumes: null,
+  WorkingDir: "",
+  Entrypoint: null,
+  OnBuild: null,
+  Labels: null,
+};
+
 function inspectImage(i: ImageRecord): Record<string, unknown> {
   const c = i.config;
   return {
@@ -208,7 +229,7 @@ function inspectImage(i: ImageRecord): Record<string, unknown> {
     Created: i.created,
     DockerVersion: "",
     Author: c.author ?? "",
-    Config: c.config ?? {},
+    Config: { ...emptyImageConfig, ...(c.config ?? {}) },
     Architecture: c.architecture,
     Variant: c.variant,
     Os: c.os,
