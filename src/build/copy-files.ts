@@ -93,9 +93,20 @@ async function ensureDir(root: string, path: string, owner: Ownership | undefine
   return host;
 }
 
+/** Files of one directory copied this many at a time: one by one, syscall latency dominates. */
+const parallelFiles = 32;
+
 async function copyChildren(root: string, tree: SourceTree, rel: string, hostDir: string, containerDir: string, opts: CopyOptions): Promise<void> {
-  for (const name of await tree.children(rel)) {
-    await copyEntry(root, tree, rel ? `${rel}/${name}` : name, hostDir, name, posix.join(containerDir, name), opts);
+  const names = await tree.children(rel);
+  const childRel = (name: string) => (rel ? `${rel}/${name}` : name);
+  const nodes = await Promise.all(names.map((n) => tree.stat(childRel(n))));
+  // Each name is its own target, so siblings never race; subdirectories go one at a time to bound the fan-out.
+  const files = names.filter((_, i) => nodes[i]?.type !== "dir");
+  for (let i = 0; i < files.length; i += parallelFiles) {
+    await Promise.all(files.slice(i, i + parallelFiles).map((n) => copyEntry(root, tree, childRel(n), hostDir, n, posix.join(containerDir, n), opts)));
+  }
+  for (const [i, n] of names.entries()) {
+    if (nodes[i]?.type === "dir") await copyEntry(root, tree, childRel(n), hostDir, n, posix.join(containerDir, n), opts);
   }
 }
 
