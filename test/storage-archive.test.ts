@@ -75,16 +75,21 @@ describe("storage: image archives", () => {
     await a.images.tag(child.id, "localhost:5000/child:v2");
 
     const saved = await collect(await saveImages(a.images, ["base:1", "child", child.id]));
-    // GNU tar reads it, and it has the classic docker-archive layout.
+    // GNU tar reads it; it is a docker-archive and an OCI layout at once, like Docker 25+'s.
     const savedPath = join(root, "saved.tar");
     await writeFile(savedPath, saved);
     const names = execFileSync("tar", ["-tf", savedPath], { encoding: "utf8" }).trim().split("\n");
-    assert.ok(names.includes("manifest.json"));
-    assert.ok(names.includes("repositories"));
-    assert.ok(names.includes(`${child.id.slice(7)}.json`));
-    assert.equal(names.filter((n) => n.endsWith("/layer.tar")).length, 2, "the shared base layer is written once");
-    const manifest = JSON.parse(execFileSync("tar", ["-xOf", savedPath, "manifest.json"], { encoding: "utf8" })) as { RepoTags: string[] | null }[];
+    for (const n of ["manifest.json", "repositories", "index.json", "oci-layout", `blobs/sha256/${child.id.slice(7)}`]) assert.ok(names.includes(n), n);
+    // 2 configs, 2 layers (the shared base layer once), 2 manifests.
+    assert.equal(names.filter((n) => /^blobs\/sha256\/[a-f0-9]{64}$/.test(n)).length, 6);
+    const manifest = JSON.parse(execFileSync("tar", ["-xOf", savedPath, "manifest.json"], { encoding: "utf8" })) as { RepoTags: string[] | null; Layers: string[] }[];
     assert.deepEqual(manifest.map((m) => m.RepoTags), [["base:1"], ["child:latest"]]);
+    assert.ok(manifest.every((m) => m.Layers.every((l) => names.includes(l))));
+    const index = JSON.parse(execFileSync("tar", ["-xOf", savedPath, "index.json"], { encoding: "utf8" })) as { manifests: { annotations?: Record<string, string> }[] };
+    assert.deepEqual(index.manifests.map((m) => m.annotations?.["io.containerd.image.name"]), ["docker.io/library/base:1", "docker.io/library/child:latest"]);
+    // An OCI reader that never looks at manifest.json finds the image by its tag (the OCI ref.name).
+    const skopeoSays = execFileSync("skopeo", ["inspect", "--config", `oci-archive:${savedPath}:latest`], { encoding: "utf8" });
+    assert.deepEqual((JSON.parse(skopeoSays) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids, child.layers.map((l) => l.diffId));
 
     const b = await openStores(join(root, "b"));
     const back = await loadImages(b.images, Readable.from([saved]));

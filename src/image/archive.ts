@@ -4,12 +4,12 @@ import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import type { Digest } from "../content/content-store.js";
 import { decompressed } from "../content/compression.js";
-import { digestHex, isDigest } from "../content/digest.js";
+import { digestHex, isDigest, sha256Digest } from "../content/digest.js";
 import { readAll, tarEntries } from "../content/tar-entries.js";
 import { InvalidArgumentError } from "../lib/errors.js";
 import type { ContainerConfig, ImageConfig, ImageRecord, ImageStore, LayerDescriptor } from "./image-store.js";
 import { describeLayerBlob, ingestLayer } from "./layer-blob.js";
-import { MediaTypes, ociArchitecture } from "./media-types.js";
+import { isGzipLayerType, MediaTypes, ociArchitecture } from "./media-types.js";
 import { familiarName, familiarString, formatReference, parseReference, withDefaultTag, type Reference } from "./reference.js";
 
 /**
@@ -200,13 +200,18 @@ function cleanArchivePath(p: string): string {
 }
 
 /**
- * `docker save`: a docker-archive tar of the named images, in the classic
- * layout every Docker version loads (`<config hex>.json`,
- * `<diffID hex>/layer.tar`, `manifest.json`, `repositories`). Naming rules
- * follow Docker: `name:tag` saves that tag, a bare `name` saves every tag of
- * the repository, an ID saves the image untagged. References are resolved
- * before the stream is returned (`NotFoundError` for a missing one); blobs
- * are streamed from the content store while the tar is read.
+ * `docker save`: one tar that is at once a docker-archive (`manifest.json`,
+ * `repositories`) and an OCI image layout (`oci-layout`, `index.json`,
+ * `blobs/sha256/…`), as Docker 25+ writes it. Every Docker version loads it
+ * through `manifest.json` (its paths point into `blobs/`), and OCI tools
+ * (`skopeo copy oci-archive:…`, containerd's import) read it through
+ * `index.json`, whose entries carry the image names in containerd's
+ * annotations. Layers go out as stored (compressed when pulled so), which both
+ * readers accept. Naming rules follow Docker: `name:tag` saves that tag, a
+ * bare `name` saves every tag of the repository, an ID saves the image
+ * untagged. References are resolved before the stream is returned
+ * (`NotFoundError` for a missing one); blobs are streamed from the content
+ * store while the tar is read.
  */
 export async function saveImages(store: ImageStore, refs: string[]): Promise<Readable> {
   if (refs.length === 0) throw new InvalidArgumentError("nothing to save: no image given");
@@ -236,8 +241,9 @@ export async function saveImages(store: ImageStore, refs: string[]): Promise<Rea
   const mtime = new Date(0);
   const write = async () => {
     const manifest: DockerManifestEntry[] = [];
+    const index: Descriptor[] = [];
     const repositories: Record<string, Record<string, string>> = {};
-    const writtenLayers = new Set<string>();
+    const written = new Set<Digest>();
     const addFile = async (name: string, size: number, source: Readable | Buffer) => {
       if (Buffer.isBuffer(source)) {
         await new Promise<void>((resolve, reject) => pack.entry({ name, size, mode: 0o644, mtime }, source, (err) => (err ? reject(err) : resolve())));
@@ -246,34 +252,56 @@ export async function saveImages(store: ImageStore, refs: string[]): Promise<Rea
         await pipeline(source, entry as unknown as NodeJS.WritableStream);
       }
     };
+    const addBlob = async (digest: Digest, source: () => Promise<Readable | Buffer>, size: number): Promise<string> => {
+      const path = `blobs/sha256/${digestHex(digest)}`;
+      if (!written.has(digest)) {
+        if (written.size === 0) {
+          pack.entry({ name: "blobs/", type: "directory", mode: 0o755, mtime });
+          pack.entry({ name: "blobs/sha256/", type: "directory", mode: 0o755, mtime });
+        }
+        written.add(digest);
+        await addFile(path, size, await source());
+      }
+      return path;
+    };
     for (const img of images) {
-      const configName = `${digestHex(img.id)}.json`;
       const configBytes = await store.content.readBytes(img.id);
-      await addFile(configName, configBytes.length, configBytes);
+      const configPath = await addBlob(img.id, async () => configBytes, configBytes.length);
       const layerPaths: string[] = [];
       for (const layer of img.layers) {
-        const dir = digestHex(layer.diffId);
-        const path = `${dir}/layer.tar`;
-        layerPaths.push(path);
-        if (writtenLayers.has(dir)) continue;
-        writtenLayers.add(dir);
-        pack.entry({ name: `${dir}/`, type: "directory", mode: 0o755, mtime });
-        await addFile(`${dir}/VERSION`, 3, Buffer.from("1.0"));
-        const { size } = await store.content.info(layer.digest);
-        await addFile(path, size, await store.content.readStream(layer.digest));
+        layerPaths.push(await addBlob(layer.digest, () => store.content.readStream(layer.digest), layer.size));
       }
+      const ociManifest = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.ociManifest,
+        config: { mediaType: MediaTypes.ociConfig, digest: img.id, size: configBytes.length },
+        layers: img.layers.map((l) => ({ mediaType: ociLayerType(l.mediaType), digest: l.digest, size: l.size })),
+      }));
+      const manifestDigest = sha256Digest(ociManifest);
+      await addBlob(manifestDigest, async () => ociManifest, ociManifest.length);
+      const descriptor = { mediaType: MediaTypes.ociManifest, digest: manifestDigest, size: ociManifest.length };
       const tags = [...(selected.get(img.id) ?? [])].sort();
-      manifest.push({ Config: configName, RepoTags: tags.length ? tags : null, Layers: layerPaths });
+      if (tags.length === 0) index.push(descriptor);
+      for (const t of tags) {
+        const ref = parseReference(t);
+        index.push({ ...descriptor, annotations: { "io.containerd.image.name": formatReference(ref), "org.opencontainers.image.ref.name": ref.tag! } });
+      }
+      manifest.push({ Config: configPath, RepoTags: tags.length ? tags : null, Layers: layerPaths });
+      // `repositories` names each tag's top layer by its legacy v1 ID, which Docker derives from the diffID.
       const top = img.layers.length ? digestHex(img.layers[img.layers.length - 1]!.diffId) : digestHex(img.id);
       for (const t of tags) {
         const ref = parseReference(t);
         (repositories[familiarName(ref)] ??= {})[ref.tag!] = top;
       }
     }
-    const manifestBytes = Buffer.from(JSON.stringify(manifest));
-    await addFile("manifest.json", manifestBytes.length, manifestBytes);
-    const reposBytes = Buffer.from(JSON.stringify(repositories));
-    await addFile("repositories", reposBytes.length, reposBytes);
+    const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+    const files: [string, Buffer][] = [
+      ["index.json", json({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: index })],
+      ["manifest.json", json(manifest)],
+      ["oci-layout", json({ imageLayoutVersion: "1.0.0" })],
+      ["repositories", json(repositories)],
+    ];
+    for (const [name, bytes] of files) await addFile(name, bytes.length, bytes);
     pack.finalize();
   };
   const out = Readable.from(pack as unknown as AsyncIterable<Buffer>);
@@ -284,6 +312,14 @@ export async function saveImages(store: ImageStore, refs: string[]): Promise<Rea
     out.destroy(err as Error);
   });
   return out;
+}
+
+/** The OCI spelling of a stored layer's media type (OCI manifests may not name Docker's types). */
+function ociLayerType(mediaType: string): string {
+  if (mediaType.startsWith("application/vnd.oci.image.layer.")) return mediaType;
+  if (isGzipLayerType(mediaType)) return MediaTypes.ociLayerGzip;
+  if (mediaType.endsWith("zstd")) return MediaTypes.ociLayerZstd;
+  return MediaTypes.ociLayer;
 }
 
 /** A save argument as a name, or undefined when it is an ID (or an ID prefix that is not a valid name). */

@@ -7,6 +7,7 @@
 export const MediaTypes = {
   ociLayer: "application/vnd.oci.image.layer.v1.tar",
   ociLayerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+  ociLayerZstd: "application/vnd.oci.image.layer.v1.tar+zstd",
   ociConfig: "application/vnd.oci.image.config.v1+json",
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
   ociIndex: "application/vnd.oci.image.index.v1+json",
