@@ -10,9 +10,9 @@ import { resolveInRoot } from "../lib/scoped-path.js";
 import { goFileMode, type PathStat } from "../lib/path-stat.js";
 
 /**
- * `docker cp` support: stat, tar out and tar in of paths inside a container's
- * root filesystem. Paths resolve as inside the container (symlinks cannot
- * lead out). https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerArchive
+ * `docker cp` and `docker export` support: stat, tar out and tar in of paths
+ * inside a container's root filesystem. Paths resolve as inside the container
+ * (symlinks cannot lead out). https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerArchive
  */
 export async function statPath(root: string, path: string, containerName: string): Promise<{ hostPath: string; stat: PathStat; stats: Stats }> {
   const hostPath = await resolveInRoot(root, path, { followFinal: false });
@@ -56,7 +56,33 @@ export async function archivePath(root: string, path: string, containerName: str
   return { stat, tar: out };
 }
 
-async function addTree(pack: tar.Pack, hostPath: string, name: string): Promise<void> {
+/**
+ * `docker export`: the container's whole root filesystem as one tar, names
+ * relative to `/` without a `./` prefix, as Docker writes it. Hard links stay
+ * links, and device nodes and fifos go in (sockets cannot be archived).
+ */
+export function exportTree(root: string): Readable {
+  const pack = tar.pack();
+  const out = new PassThrough();
+  void (async () => {
+    try {
+      const links = new Map<string, string>();
+      for (const child of (await readdir(root)).sort()) await addTree(pack, join(root, child), child, links);
+      pack.finalize();
+    } catch (err) {
+      pack.destroy(err as Error);
+    }
+  })();
+  pipeline(pack, out).catch((err: unknown) => out.destroy(err as Error));
+  return out;
+}
+
+/**
+ * Appends `hostPath` (and, for a directory, everything below it) as `name`.
+ * `links` maps `dev:ino` of multiply-linked files already written to their
+ * entry name, so a second name becomes a hard link instead of a second copy.
+ */
+async function addTree(pack: tar.Pack, hostPath: string, name: string, links = new Map<string, string>()): Promise<void> {
   const st = await lstat(hostPath);
   const header: EntryHeader = {
     name,
@@ -65,9 +91,15 @@ async function addTree(pack: tar.Pack, hostPath: string, name: string): Promise<
     gid: st.gid,
     mtime: st.mtime,
   };
+  if (!st.isDirectory() && st.nlink > 1) {
+    const key = `${st.dev}:${st.ino}`;
+    const first = links.get(key);
+    if (first !== undefined) return entry(pack, { ...header, type: "link", linkname: first });
+    links.set(key, name);
+  }
   if (st.isDirectory()) {
     await entry(pack, { ...header, type: "directory" });
-    for (const child of (await readdir(hostPath)).sort()) await addTree(pack, join(hostPath, child), posix.join(name, child));
+    for (const child of (await readdir(hostPath)).sort()) await addTree(pack, join(hostPath, child), posix.join(name, child), links);
   } else if (st.isSymbolicLink()) {
     await entry(pack, { ...header, type: "symlink", linkname: await readlink(hostPath) });
   } else if (st.isFile()) {
@@ -75,8 +107,23 @@ async function addTree(pack: tar.Pack, hostPath: string, name: string): Promise<
       const sink = pack.entry({ ...header, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
       createReadStream(hostPath).on("error", reject).pipe(sink);
     });
+  } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+    const { major, minor } = deviceNumbers(st.rdev);
+    await entry(pack, { ...header, type: st.isCharacterDevice() ? "character-device" : "block-device", devmajor: major, devminor: minor });
+  } else if (st.isFIFO()) {
+    await entry(pack, { ...header, type: "fifo" });
   }
-  // Sockets, fifos and devices are skipped, as `docker cp` does for special files it cannot carry.
+  // Sockets are skipped: tar has no type for them, and Docker's archiver skips them too.
+}
+
+/** glibc's `major()`/`minor()` split of a `dev_t` (12-bit major, 20-bit minor in the Linux encoding). */
+function deviceNumbers(rdev: number): { major: number; minor: number } {
+  const hi = Math.floor(rdev / 2 ** 32);
+  const lo = rdev >>> 0;
+  return {
+    major: ((lo >>> 8) & 0xfff) | ((hi & ~0xfff) >>> 0),
+    minor: (lo & 0xff) | ((lo >>> 12) & ~0xff),
+  };
 }
 
 type EntryHeader = Parameters<tar.Pack["entry"]>[0];

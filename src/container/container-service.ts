@@ -107,6 +107,15 @@ export class ContainerService {
     return [...this.#entries.values()].map((e) => e.record);
   }
 
+  /** Bytes the container wrote into its own layer (Docker's `SizeRw`); 0 when it has none any more. */
+  async sizeRw(ref: string): Promise<number> {
+    const { record } = this.#entry(ref);
+    return this.#deps.snapshotter.usage(record.id).then((u) => u.size, (err: unknown) => {
+      if (err instanceof NotFoundError) return 0;
+      throw err;
+    });
+  }
+
   /** Which containers use an image (the image service refuses to delete it). */
   usersOfImage(imageId: string): ContainerRecord[] {
     return this.list().filter((r) => r.image === imageId);
@@ -710,10 +719,16 @@ export class ContainerService {
     return record;
   }
 
-  /** Root filesystem path of a container for archive operations, mounted on demand; call `release` when done. */
-  async rootfsFor(ref: string): Promise<{ record: ContainerRecord; root: string; release: () => Promise<void> }> {
+  /**
+   * Root filesystem path of a container for archive operations, mounted on
+   * demand; call `release` when done. The `container` view (for `docker cp`)
+   * is what the running process sees, binds and volumes included; the `layer`
+   * view (for `docker export`) is the image layers plus the container's own
+   * changes only, as Docker exports them.
+   */
+  async rootfsFor(ref: string, view: "container" | "layer" = "container"): Promise<{ record: ContainerRecord; root: string; release: () => Promise<void> }> {
     const { record } = this.#entry(ref);
-    if (record.state.Running && record.state.Pid > 0) {
+    if (view === "container" && record.state.Running && record.state.Pid > 0) {
       // Seen through the container's own mount namespace, binds and volumes included.
       return { record, root: `/proc/${record.state.Pid}/root`, release: async () => undefined };
     }

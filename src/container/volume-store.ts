@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { writeJsonAtomic } from "../lib/atomic-file.js";
+import { dirUsage } from "../lib/dir-usage.js";
 import { ConflictError, errnoCode, InvalidArgumentError, NotFoundError } from "../lib/errors.js";
 
 /** A named volume (`docker volume`), local driver: a directory under `<data-root>/volumes/<name>/_data`. */
@@ -90,16 +91,33 @@ export class VolumeStore {
     await rm(join(this.#root, name), { recursive: true, force: true });
   }
 
-  /** Removes volumes no container uses; returns their names. */
-  async prune(): Promise<string[]> {
+  /**
+   * Removes volumes no container uses, only anonymous ones unless `all`
+   * (Docker 23+ spares named volumes by default); returns their names and the
+   * bytes they held.
+   */
+  async prune(opts: { all: boolean }): Promise<{ removed: string[]; reclaimed: number }> {
     const removed: string[] = [];
+    let reclaimed = 0;
     for (const v of await this.list()) {
-      if ((this.#users.get(v.Name)?.size ?? 0) === 0) {
-        await this.remove(v.Name);
-        removed.push(v.Name);
-      }
+      if (this.refCount(v.Name) > 0 || (!opts.all && !v.anonymous)) continue;
+      const size = await this.size(v.Name).catch(() => 0);
+      await this.remove(v.Name);
+      removed.push(v.Name);
+      reclaimed += size;
     }
-    return removed;
+    return { removed, reclaimed };
+  }
+
+  /** How many containers mount the volume (Docker's `UsageData.RefCount`). */
+  refCount(name: string): number {
+    return this.#users.get(name)?.size ?? 0;
+  }
+
+  /** Bytes stored in the volume (Docker's `UsageData.Size`). `NotFoundError` for an unknown one. */
+  async size(name: string): Promise<number> {
+    const v = await this.get(name);
+    return (await dirUsage(v.Mountpoint)).size;
   }
 
   use(name: string, containerId: string): void {

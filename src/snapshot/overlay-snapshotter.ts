@@ -6,6 +6,7 @@ import type { Readable } from "node:stream";
 import { digestHex } from "../content/digest.js";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, errnoCode } from "../lib/errors.js";
 import { writeJsonAtomic } from "../lib/atomic-file.js";
+import { dirUsage } from "../lib/dir-usage.js";
 import { chainIds } from "./chain-id.js";
 import { run } from "./exec.js";
 import { diffUpperDir } from "./layer-diff.js";
@@ -259,25 +260,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async usage(id: string): Promise<{ size: number; inodes: number }> {
-    const { upper } = await this.paths(id);
-    let size = 0;
-    let inodes = 0;
-    const seen = new Set<string>();
-    const walk = async (dir: string): Promise<void> => {
-      for (const n of await readdir(dir)) {
-        const st = await lstat(join(dir, n));
-        inodes++;
-        if (st.nlink > 1) {
-          const key = `${st.dev}:${st.ino}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-        }
-        if (st.isDirectory()) await walk(join(dir, n));
-        else size += st.size;
-      }
-    };
-    await walk(upper);
-    return { size, inodes };
+    return dirUsage((await this.paths(id)).upper);
   }
 
   async pruneLayers(keep: Iterable<string>): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { archivePath, extractionPoint, statPath } from "../../container/archive.js";
+import { archivePath, exportTree, extractionPoint, statPath } from "../../container/archive.js";
 import type { ContainerService } from "../../container/container-service.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { encodePathStat } from "../../lib/path-stat.js";
@@ -8,7 +8,7 @@ import type { Router } from "../router.js";
 
 const statHeader = "X-Docker-Container-Path-Stat";
 
-/** `docker cp`: HEAD (stat), GET (tar out) and PUT (tar in) of a path in a container. */
+/** `docker cp`: HEAD (stat), GET (tar out) and PUT (tar in) of a path in a container; `docker export`. */
 export function archiveRoutes(router: Router, containers: ContainerService): void {
   const pathOf = (query: URLSearchParams) => {
     const p = query.get("path");
@@ -47,6 +47,21 @@ export function archiveRoutes(router: Router, containers: ContainerService): voi
       const dest = await extractionPoint(root, pathOf(ctx.query), record.name);
       await unpackLayer(ctx.req, dest);
       sendNoContent(ctx.res!, 200);
+    } finally {
+      await release();
+    }
+  });
+
+  router.add("GET", "/containers/{id}/export", async (ctx) => {
+    const { root, release } = await containers.rootfsFor(ctx.params.id!, "layer");
+    try {
+      const res = ctx.res!;
+      res.writeHead(200, { "Content-Type": "application/x-tar" });
+      const tar = exportTree(root);
+      // A tree that cannot be read to the end must cut the response short, not leave it hanging.
+      tar.once("error", (err) => res.destroy(err));
+      tar.pipe(res);
+      await new Promise<void>((resolve) => res.once("close", resolve));
     } finally {
       await release();
     }

@@ -7,13 +7,15 @@ import { queryBool, queryFilters, queryInt, readJson, sendJson, sendNoContent } 
 import type { Router, RouteContext } from "../router.js";
 import { frame } from "../stdcopy.js";
 import type { NetworkStore } from "../../network/index.js";
-import { inspectContainer, summarizeContainer, type NetworkLookup } from "../views/container-view.js";
+import { inspectContainer, networkLookupFor, summarizeContainer } from "../views/container-view.js";
 
 export interface ContainerRouteDeps {
   containers: ContainerService;
   networks: NetworkStore;
   /** Image ID for a reference, used by the `ancestor` filter; undefined if unknown. */
   resolveImageId(ref: string): Promise<string | undefined>;
+  /** Size of an image by ID (0 for one that is gone), for `SizeRootFs`. */
+  imageSize(id: string): Promise<number>;
 }
 
 const rawStream = "application/vnd.docker.raw-stream";
@@ -21,10 +23,12 @@ const multiplexedStream = "application/vnd.docker.multiplexed-stream";
 
 export function containerRoutes(router: Router, deps: ContainerRouteDeps): void {
   const { containers, networks } = deps;
-  const networkLookup = (r: ContainerRecord): NetworkLookup => ({
-    sandbox: containers.sandboxOf(r.id),
-    networkId: (name) => networks.list().find((n) => n.Name === name)?.Id,
-  });
+  const networkLookup = networkLookupFor(containers, networks);
+  // `size=true` (docker ps -s, inspect -s) walks the container's writable layer: only on request.
+  const withSizes = async (r: ContainerRecord, view: Record<string, unknown>, imageSize: (id: string) => Promise<number>) => {
+    const sizeRw = await containers.sizeRw(r.id);
+    return { ...view, SizeRw: sizeRw, SizeRootFs: sizeRw + (await imageSize(r.image)) };
+  };
 
   router.add("POST", "/containers/create", async (ctx) => {
     const body = await readJson<Record<string, unknown>>(ctx, {});
@@ -46,11 +50,15 @@ export function containerRoutes(router: Router, deps: ContainerRouteDeps): void 
     if (!all && !filters.has("status") && limit <= 0) list = list.filter((r) => r.state.Running || r.state.Restarting);
     list = await applyFilters(list, filters, deps);
     if (limit > 0) list = list.slice(0, limit);
-    sendJson(ctx.res!, 200, list.map((r) => summarizeContainer(r, r.config.Image, networkLookup(r))));
+    const views = list.map((r) => summarizeContainer(r, r.config.Image, networkLookup(r)));
+    if (!queryBool(ctx.query, "size")) return sendJson(ctx.res!, 200, views);
+    sendJson(ctx.res!, 200, await Promise.all(list.map((r, i) => withSizes(r, views[i]!, deps.imageSize))));
   });
 
   router.add("GET", "/containers/{id}/json", async (ctx) => {
-    sendJson(ctx.res!, 200, inspectContainer(containers.get(ctx.params.id!), networkLookup(containers.get(ctx.params.id!))));
+    const r = containers.get(ctx.params.id!);
+    const view = inspectContainer(r, networkLookup(r));
+    sendJson(ctx.res!, 200, queryBool(ctx.query, "size") ? await withSizes(r, view, deps.imageSize) : view);
   });
 
   router.add("POST", "/containers/{id}/start", async (ctx) => {
@@ -102,12 +110,15 @@ export function containerRoutes(router: Router, deps: ContainerRouteDeps): void 
 
   router.add("POST", "/containers/prune", async (ctx) => {
     const deleted: string[] = [];
+    let reclaimed = 0;
     for (const r of containers.list()) {
       if (r.state.Running || r.state.Restarting) continue;
+      const size = await containers.sizeRw(r.id);
       await containers.remove(r.id, { force: false, volumes: false });
       deleted.push(r.id);
+      reclaimed += size;
     }
-    sendJson(ctx.res!, 200, { ContainersDeleted: deleted, SpaceReclaimed: 0 });
+    sendJson(ctx.res!, 200, { ContainersDeleted: deleted, SpaceReclaimed: reclaimed });
   });
 
   router.add("POST", "/containers/{id}/wait", async (ctx) => {

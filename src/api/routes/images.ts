@@ -182,7 +182,8 @@ async function streamed(out: ProgressStream, fn: () => Promise<unknown>): Promis
   out.end();
 }
 
-function summarizeImage(i: ImageRecord, containers: number): Record<string, unknown> {
+/** An `ImageSummary` of /images/json; `sharedSize` is -1 unless computed (only /system/df does). */
+export function summarizeImage(i: ImageRecord, containers: number, sharedSize = -1): Record<string, unknown> {
   return {
     Id: i.id,
     ParentId: i.parent ?? "",
@@ -190,7 +191,7 @@ function summarizeImage(i: ImageRecord, containers: number): Record<string, unkn
     RepoDigests: i.repoDigests,
     Created: Math.floor(Date.parse(i.created) / 1000),
     Size: i.size,
-    SharedSize: -1,
+    SharedSize: sharedSize,
     VirtualSize: i.size,
     Labels: i.config.config?.Labels ?? {},
     Containers: containers,

@@ -6,6 +6,7 @@ import { archiveRoutes } from "./archive.js";
 import { authRoutes } from "./auth.js";
 import { buildRoutes } from "./build.js";
 import { containerRoutes } from "./containers.js";
+import { diskUsageRoutes } from "./disk-usage.js";
 import { execRoutes } from "./exec.js";
 import { imageRoutes } from "./images.js";
 import { networkRoutes } from "./networks.js";
@@ -27,6 +28,7 @@ export function buildRouter(engine: Engine, options: DaemonOptions, log: Logger)
     containers: engine.containers,
     networks: engine.networks,
     resolveImageId: async (ref) => (await engine.images.get(ref).catch(() => undefined))?.id,
+    imageSize: async (id) => (await engine.images.get(id).catch(() => undefined))?.size ?? 0,
   });
   archiveRoutes(router, engine.containers);
   execRoutes(router, engine.execs);
@@ -34,6 +36,7 @@ export function buildRouter(engine: Engine, options: DaemonOptions, log: Logger)
   authRoutes(router, engine.images);
   buildRoutes(router, engine.builder, log);
   volumeRoutes(router, engine.volumes, engine.events);
+  diskUsageRoutes(router, { images: engine.images, containers: engine.containers, volumes: engine.volumes, networks: engine.networks });
   networkRoutes(router, { networks: engine.networks, containers: engine.containers, events: engine.events });
   return router;
 }

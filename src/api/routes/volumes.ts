@@ -1,9 +1,11 @@
 import type { EventBus } from "../../container/events.js";
 import type { Volume, VolumeStore } from "../../container/volume-store.js";
-import { queryBool, readJson, sendJson, sendNoContent } from "../http-io.js";
+import { queryBool, queryFilters, readJson, sendJson, sendNoContent } from "../http-io.js";
 import type { Router } from "../router.js";
+import { compareApiVersions } from "../version.js";
 
-function view(v: Volume): Omit<Volume, "anonymous"> {
+/** A volume as the API shows it (the record's bookkeeping fields left out). */
+export function volumeView(v: Volume): Omit<Volume, "anonymous"> {
   const { anonymous: _a, ...rest } = v;
   void _a;
   return rest;
@@ -11,16 +13,16 @@ function view(v: Volume): Omit<Volume, "anonymous"> {
 
 export function volumeRoutes(router: Router, volumes: VolumeStore, events: EventBus): void {
   router.add("GET", "/volumes", async (ctx) => {
-    sendJson(ctx.res!, 200, { Volumes: (await volumes.list()).map(view), Warnings: [] });
+    sendJson(ctx.res!, 200, { Volumes: (await volumes.list()).map(volumeView), Warnings: [] });
   });
   router.add("POST", "/volumes/create", async (ctx) => {
     const body = await readJson<{ Name?: string; Labels?: Record<string, string> }>(ctx, {});
     const v = await volumes.create(body.Name, { labels: body.Labels });
     events.emit("volume", "create", v.Name, { driver: "local" });
-    sendJson(ctx.res!, 201, view(v));
+    sendJson(ctx.res!, 201, volumeView(v));
   });
   router.add("GET", "/volumes/{name}", async (ctx) => {
-    sendJson(ctx.res!, 200, view(await volumes.get(ctx.params.name!)));
+    sendJson(ctx.res!, 200, volumeView(await volumes.get(ctx.params.name!)));
   });
   router.add("DELETE", "/volumes/{name}", async (ctx) => {
     await volumes.remove(ctx.params.name!, queryBool(ctx.query, "force"));
@@ -28,8 +30,11 @@ export function volumeRoutes(router: Router, volumes: VolumeStore, events: Event
     sendNoContent(ctx.res!);
   });
   router.add("POST", "/volumes/prune", async (ctx) => {
-    const removed = await volumes.prune();
+    // API 1.42 made pruning named volumes opt-in (`all=true`); older clients expect every unused one to go.
+    const allFilter = queryFilters(ctx.query).get("all") ?? [];
+    const all = allFilter.some((v) => v === "true" || v === "1") || compareApiVersions(ctx.apiVersion, "1.42") < 0;
+    const { removed, reclaimed } = await volumes.prune({ all });
     for (const name of removed) events.emit("volume", "destroy", name, { driver: "local" });
-    sendJson(ctx.res!, 200, { VolumesDeleted: removed, SpaceReclaimed: 0 });
+    sendJson(ctx.res!, 200, { VolumesDeleted: removed, SpaceReclaimed: reclaimed });
   });
 }

@@ -3,13 +3,22 @@ import { containerStatusText } from "../../lib/humanize.js";
 import { networksOf } from "../../container/container-network.js";
 import { exposedPortKeys, portList, portMap } from "../../container/ports.js";
 import type { ContainerRecord } from "../../container/types.js";
-import type { Endpoint, Sandbox } from "../../network/index.js";
+import type { ContainerService } from "../../container/container-service.js";
+import type { Endpoint, NetworkStore, Sandbox } from "../../network/index.js";
 
 /** What the views need from the network layer besides the record. */
 export interface NetworkLookup {
   sandbox: Sandbox | undefined;
   /** Network ID by name; undefined for a network that is gone. */
   networkId(name: string): string | undefined;
+}
+
+/** The lookup the views need, from the live services. */
+export function networkLookupFor(containers: Pick<ContainerService, "sandboxOf">, networks: Pick<NetworkStore, "list">): (r: ContainerRecord) => NetworkLookup {
+  return (r) => ({
+    sandbox: containers.sandboxOf(r.id),
+    networkId: (name) => networks.list().find((n) => n.Name === name)?.Id,
+  });
 }
 
 /** `GET /containers/{id}/json`: the record in Docker's ContainerInspectResponse shape. */
