@@ -15,6 +15,7 @@ import {
 import { errnoCode, FailedPreconditionError, InvalidArgumentError, isWharfError, NotFoundError, WharfError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { resolveInRoot } from "../lib/scoped-path.js";
+import { openDownload } from "../lib/http-download.js";
 import { resolveUser } from "../runtime/index.js";
 import type { Snapshotter } from "../snapshot/index.js";
 import { BuildCache } from "./build-cache.js";
@@ -484,17 +485,11 @@ class BuildRun {
   }
 
   async #download(root: string, url: string, target: { path: string; isDir: boolean }, opts: CopyOptions): Promise<void> {
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: this.#req.signal });
-    } catch (err) {
-      throw new InvalidArgumentError(`failed to download ${url}: ${(err as Error).message}`);
-    }
-    if (!res.ok || !res.body) throw new InvalidArgumentError(`failed to download ${url}: ${res.status} ${res.statusText}`);
+    const { body, headers } = await openDownload(url, this.#req.signal);
     const name = posix.basename(new URL(url).pathname) || "index.html";
     const path = target.isDir ? posix.join(target.path, name) : target.path;
-    const modified = res.headers.get("last-modified");
-    await writeSourceFile(root, path, Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), {
+    const modified = headers.get("last-modified");
+    await writeSourceFile(root, path, body, {
       ...opts,
       owner: opts.owner ?? { uid: 0, gid: 0 },
       fileMode: 0o600,

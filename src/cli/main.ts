@@ -48,6 +48,7 @@ const verbs: Record<string, Loader> = {
   save: () => import("./commands/save.js"),
   load: () => import("./commands/load.js"),
   import: () => import("./commands/import.js"),
+  export: () => import("./commands/export.js"),
   history: () => import("./commands/history.js"),
   version: () => import("./commands/version.js"),
   info: () => import("./commands/info.js"),
@@ -59,6 +60,11 @@ const verbs: Record<string, Loader> = {
   push: () => import("./commands/push.js"),
   login: () => import("./commands/login.js"),
   logout: () => import("./commands/logout.js"),
+  // Reachable only as `wharf <group> <sub>` (no single argv word has a space).
+  "system df": () => import("./commands/system-df.js"),
+  "container prune": () => import("./commands/prune.js").then((m) => ({ execute: m.pruneContainers })),
+  "image prune": () => import("./commands/prune.js").then((m) => ({ execute: m.pruneImages })),
+  "system prune": () => import("./commands/prune.js").then((m) => ({ execute: m.pruneSystem })),
 };
 
 /** `wharf container <verb>` / `wharf image <verb>`: the docker management-command spellings. */
@@ -68,14 +74,14 @@ const managementAliases: Record<string, Record<string, string[]>> = {
     create: ["create"], diff: ["diff"], exec: ["exec"], inspect: ["inspect", "--type", "container"],
     kill: ["kill"], logs: ["logs"], pause: ["pause"], port: ["port"], rename: ["rename"],
     restart: ["restart"], rm: ["rm"], remove: ["rm"], run: ["run"], start: ["start"], stop: ["stop"],
-    top: ["top"], unpause: ["unpause"], wait: ["wait"],
+    top: ["top"], unpause: ["unpause"], wait: ["wait"], export: ["export"], prune: ["container prune"],
   },
   image: {
     ls: ["images"], list: ["images"], history: ["history"], import: ["import"],
     build: ["build"], inspect: ["inspect", "--type", "image"], load: ["load"], rm: ["rmi"], remove: ["rmi"],
-    save: ["save"], tag: ["tag"], pull: ["pull"], push: ["push"],
+    save: ["save"], tag: ["tag"], pull: ["pull"], push: ["push"], prune: ["image prune"],
   },
-  system: { info: ["info"], events: ["events"] },
+  system: { info: ["info"], events: ["events"], df: ["system df"], prune: ["system prune"] },
 };
 
 const usageText = `
@@ -101,6 +107,7 @@ Management Commands:
   container   Manage containers
   image       Manage images
   network     Manage networks
+  system      Manage Wharf
   volume      Manage volumes
   daemon      Run the Wharf daemon (like dockerd; also "wharf -d")
   registry    Run an image registry (OCI Distribution API; "registry gc" collects garbage)
@@ -112,6 +119,7 @@ Commands:
   create      Create a new container
   diff        Inspect changes to files or directories on a container's filesystem
   events      Get real time events from the server
+  export      Export a container's filesystem as a tar archive
   history     Show the history of an image
   import      Import the contents from a tarball to create a filesystem image
   inspect     Return low-level information on Wharf objects

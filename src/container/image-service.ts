@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { ConflictError, FailedPreconditionError, NotFoundError } from "../lib/errors.js";
+import { openDownload } from "../lib/http-download.js";
 import type { Logger } from "../lib/logger.js";
 import {
   commitImage,
@@ -207,6 +208,12 @@ export class ImageService {
 
   save(refs: string[]): Promise<Readable> {
     return saveImages(this.#images, refs);
+  }
+
+  /** `docker import <url>`: the daemon downloads the rootfs tar (gzip'd or not) and imports it. */
+  async importUrl(url: string, opts: { ref?: string; changes?: ImageRuntimeConfig; message?: string; signal?: AbortSignal }): Promise<ImageRecord> {
+    const { body } = await openDownload(url, opts.signal);
+    return this.importRootfs(body, { ...opts, message: opts.message ?? `Imported from ${url}` });
   }
 
   async importRootfs(input: Readable, opts: { ref?: string; changes?: ImageRuntimeConfig; message?: string }): Promise<ImageRecord> {

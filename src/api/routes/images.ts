@@ -68,21 +68,21 @@ export function imageRoutes(router: Router, images: ImageService): void {
   router.add("POST", "/images/create", async (ctx) => {
     const fromSrc = ctx.query.get("fromSrc");
     const fromImage = ctx.query.get("fromImage");
-    if (fromSrc === "-") {
+    if (fromSrc) {
       const repo = ctx.query.get("repo") || undefined;
       const tag = ctx.query.get("tag") || undefined;
-      const changes = applyChanges({}, ctx.query.getAll("changes"));
-      const image = await images.importRootfs(ctx.req, {
+      const opts = {
         ref: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
-        changes,
+        changes: applyChanges({}, ctx.query.getAll("changes")),
         message: ctx.query.get("message") || undefined,
-      });
+      };
+      // `-` means the request body; anything else is a URL the daemon fetches, as Docker's does.
+      const image = fromSrc === "-" ? await images.importRootfs(ctx.req, opts) : await images.importUrl(fromSrc, opts);
       const res = ctx.res!;
       res.writeHead(200, { "Content-Type": "application/json" });
       res.end(JSON.stringify({ status: image.id }) + "\n");
       return;
     }
-    if (fromSrc) throw new InvalidArgumentError(`importing from a URL is not supported by this daemon yet: ${fromSrc}`);
     if (fromImage) {
       const ref = pullReference(fromImage, ctx.query.get("tag") || undefined);
       const out = new ProgressStream(ctx.res!);

@@ -10,6 +10,7 @@ import { truncateId } from "../../lib/humanize.js";
 import { inspectJson } from "./inspect.js";
 import { parseFilters } from "./ps.js";
 import { parseLabels } from "../container-opts.js";
+import { pruneNetworks } from "./prune.js";
 
 interface ApiNetwork {
   Id: string;
@@ -84,6 +85,7 @@ Commands:
   disconnect  Disconnect a container from a network
   inspect     Display detailed information on one or more networks
   ls          List networks
+  prune       Remove all unused networks
   rm          Remove one or more networks
 
 Run 'wharf network COMMAND --help' for more information on a command.
@@ -102,6 +104,8 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
     case "rm":
     case "remove":
       return rm(rest, io);
+    case "prune":
+      return pruneNetworks(rest, io);
     case "connect":
       return connect(rest, io);
     case "disconnect":

@@ -9,6 +9,7 @@ import { renderRows } from "../format/table.js";
 import { parseLabels } from "../container-opts.js";
 import { inspectJson } from "./inspect.js";
 import { parseFilters } from "./ps.js";
+import { pruneVolumes } from "./prune.js";
 
 interface ApiVolume {
   Name: string;
@@ -58,6 +59,7 @@ Commands:
   create      Create a volume
   inspect     Display detailed information on one or more volumes
   ls          List volumes
+  prune       Remove unused local volumes
   rm          Remove one or more volumes
 
 Run 'wharf volume COMMAND --help' for more information on a command.
@@ -76,6 +78,8 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
     case "rm":
     case "remove":
       return rm(rest, io);
+    case "prune":
+      return pruneVolumes(rest, io);
     case undefined:
     case "--help":
       io.stdout.write(subUsage);

@@ -1,0 +1,142 @@
+/**
+ * `wharf container prune`, `image prune`, `volume prune`, `network prune`
+ * and `system prune`: the prune endpoints, with docker's warnings, `[y/N]`
+ * prompt (skipped by `-f`) and report. Filters (`--filter until=…`,
+ * `label=…`) are not offered: the daemon's prune endpoints do not take them.
+ * https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerPrune
+ */
+import { humanSize } from "../../lib/humanize.js";
+import { ExitCode, newCommand, parseArgs, requireArgs, type CliIo } from "../command-kit.js";
+import { encodeFilters } from "../client.js";
+import { confirm } from "../confirm.js";
+
+interface PruneReport {
+  sections: { title: string; items: string[] }[];
+  reclaimed: number;
+}
+
+interface ImageDeleteItem {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+const pruners = {
+  async containers(io: CliIo): Promise<PruneReport> {
+    const r = await io.client.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>("POST", "/containers/prune");
+    return { sections: [{ title: "Deleted Containers:", items: r.ContainersDeleted ?? [] }], reclaimed: r.SpaceReclaimed };
+  },
+  async images(io: CliIo, all: boolean): Promise<PruneReport> {
+    const query = all ? { filters: encodeFilters({ dangling: ["false"] }) } : undefined;
+    const r = await io.client.json<{ ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }>("POST", "/images/prune", { query });
+    const items = (r.ImagesDeleted ?? []).map((d) => (d.Untagged ? `untagged: ${d.Untagged}` : `deleted: ${d.Deleted}`));
+    return { sections: [{ title: "Deleted Images:", items }], reclaimed: r.SpaceReclaimed };
+  },
+  async volumes(io: CliIo, all: boolean): Promise<PruneReport> {
+    const query = all ? { filters: encodeFilters({ all: ["true"] }) } : undefined;
+    const r = await io.client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>("POST", "/volumes/prune", { query });
+    return { sections: [{ title: "Deleted Volumes:", items: r.VolumesDeleted ?? [] }], reclaimed: r.SpaceReclaimed };
+  },
+  async networks(io: CliIo): Promise<PruneReport> {
+    const r = await io.client.json<{ NetworksDeleted: string[] | null }>("POST", "/networks/prune");
+    return { sections: [{ title: "Deleted Networks:", items: r.NetworksDeleted ?? [] }], reclaimed: 0 };
+  },
+  async buildCache(io: CliIo): Promise<PruneReport> {
+    const r = await io.client.json<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>("POST", "/build/prune", { body: {} });
+    return { sections: [{ title: "Deleted build cache objects:", items: (r.CachesDeleted ?? []).map((id) => id.replace(/^sha256:/, "")) }], reclaimed: r.SpaceReclaimed };
+  },
+};
+
+function printReport(io: CliIo, reports: PruneReport[]): void {
+  let reclaimed = 0;
+  for (const r of reports) {
+    reclaimed += r.reclaimed;
+    for (const s of r.sections) {
+      if (s.items.length === 0) continue;
+      io.stdout.write(`${s.title}\n${s.items.map((i) => `${i}\n`).join("")}\n`);
+    }
+  }
+  io.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+}
+
+/** Parses `-f` (and `-a` where the verb has it), asks unless forced; false when the user declined. */
+async function prepare(verb: string, argv: string[], io: CliIo, opts: { description: string; all?: string; warning: (all: boolean) => string }): Promise<{ all: boolean } | undefined> {
+  const cmd = newCommand(verb, "[OPTIONS]", opts.description, io.stdout).option("-f, --force", "Do not prompt for confirmation");
+  if (opts.all) cmd.option("-a, --all", opts.all);
+  const { options: o, args } = parseArgs(cmd, verb, argv);
+  requireArgs(verb, args, { max: 0 });
+  const all = !!o.all;
+  if (!o.force && !(await confirm(io, opts.warning(all)))) return undefined;
+  return { all };
+}
+
+function declined(verb: string): never {
+  throw new ExitCode(1, `${verb} has been cancelled`);
+}
+
+export async function pruneContainers(argv: string[], io: CliIo): Promise<number> {
+  const verb = "container prune";
+  const ok = await prepare(verb, argv, io, { description: "Remove all stopped containers", warning: () => "WARNING! This will remove all stopped containers." });
+  if (!ok) declined(verb);
+  printReport(io, [await pruners.containers(io)]);
+  return 0;
+}
+
+export async function pruneImages(argv: string[], io: CliIo): Promise<number> {
+  const verb = "image prune";
+  const ok = await prepare(verb, argv, io, {
+    description: "Remove unused images",
+    all: "Remove all unused images, not just dangling ones",
+    warning: (all) => (all ? "WARNING! This will remove all images without at least one container associated to them." : "WARNING! This will remove all dangling images."),
+  });
+  if (!ok) declined(verb);
+  printReport(io, [await pruners.images(io, ok.all)]);
+  return 0;
+}
+
+export async function pruneVolumes(argv: string[], io: CliIo): Promise<number> {
+  const verb = "volume prune";
+  const ok = await prepare(verb, argv, io, {
+    description: "Remove unused local volumes",
+    all: "Remove all unused volumes, not just anonymous ones",
+    warning: (all) => (all ? "WARNING! This will remove all local volumes not used by at least one container." : "WARNING! This will remove anonymous local volumes not used by at least one container."),
+  });
+  if (!ok) declined(verb);
+  printReport(io, [await pruners.volumes(io, ok.all)]);
+  return 0;
+}
+
+export async function pruneNetworks(argv: string[], io: CliIo): Promise<number> {
+  const verb = "network prune";
+  const ok = await prepare(verb, argv, io, { description: "Remove all unused networks", warning: () => "WARNING! This will remove all custom networks not used by at least one container." });
+  if (!ok) declined(verb);
+  const r = await pruners.networks(io);
+  const names = r.sections[0]!.items;
+  if (names.length) io.stdout.write(`Deleted Networks:\n${names.map((n) => `${n}\n`).join("")}`);
+  return 0;
+}
+
+export async function pruneSystem(argv: string[], io: CliIo): Promise<number> {
+  const verb = "system prune";
+  const cmd = newCommand(verb, "[OPTIONS]", "Remove unused data", io.stdout)
+    .option("-a, --all", "Remove all unused images not just dangling ones")
+    .option("-f, --force", "Do not prompt for confirmation")
+    .option("--volumes", "Prune anonymous volumes");
+  const { options: o, args } = parseArgs(cmd, verb, argv);
+  requireArgs(verb, args, { max: 0 });
+  const all = !!o.all;
+  const volumes = !!o.volumes;
+  const what = [
+    "all stopped containers",
+    "all networks not used by at least one container",
+    ...(volumes ? ["all anonymous volumes not used by at least one container"] : []),
+    all ? "all images without at least one container associated to them" : "all dangling images",
+    all ? "all build cache" : "unused build cache",
+  ];
+  if (!o.force && !(await confirm(io, `WARNING! This will remove:\n${what.map((w) => `  - ${w}\n`).join("")}`))) declined(verb);
+  // Containers first: they are what keeps networks, volumes and images in use.
+  const reports = [await pruners.containers(io), await pruners.networks(io)];
+  if (volumes) reports.push(await pruners.volumes(io, false));
+  reports.push(await pruners.images(io, all), await pruners.buildCache(io));
+  printReport(io, reports);
+  return 0;
+}
