@@ -287,3 +287,27 @@ test("a stopped daemon's network is torn down completely", async () => {
   const links = await run("ip", ["-o", "link", "show"]);
   assert.doesNotMatch(links.stdout, new RegExp(d.net.bridge));
 });
+
+test("--bridge none (dockerd's flag): no default bridge, containers default to no network, no device called none", async () => {
+  const d = await TestDaemon.start({ bridge: "none" });
+  try {
+    const nets = (await ok(d.docker(["network", "ls", "--format", "{{.Name}}"]))).trim().split("\n").sort();
+    assert.deepEqual(nets, ["host", "none"]);
+    assert.equal(await ok(d.wharf(["run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net"])), "lo\n");
+    await ok(d.wharf(["run", "--name", `${p}-nb`, "busybox", "true"]));
+    const modes = await ok(d.wharf(["inspect", "-f", "{{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}", `${p}-nb`]));
+    assert.equal(modes.trim(), "default none");
+    const asked = await d.wharf(["run", "--rm", "--net", "bridge", "busybox", "true"]);
+    assert.notEqual(asked.code, 0);
+    assert.match(asked.stderr, /network bridge not found/);
+    // User-defined bridges still work.
+    await ok(d.docker(["network", "create", `${p}-nbnet`]));
+    assert.match(await ok(d.wharf(["run", "--rm", "--net", `${p}-nbnet`, "busybox", "ls", "/sys/class/net"])), /eth0/);
+    await ok(d.docker(["network", "rm", `${p}-nbnet`]));
+    await ok(d.wharf(["rm", `${p}-nb`]));
+  } finally {
+    await d.stop();
+  }
+  const links = await run("ip", ["-o", "link", "show"]);
+  assert.doesNotMatch(links.stdout, /^\d+: none[:@]/m);
+});

@@ -52,7 +52,9 @@ export class ContainerNetworking {
     if (endpoints !== undefined && (typeof endpoints !== "object" || endpoints === null || Array.isArray(endpoints))) {
       throw new InvalidArgumentError("NetworkingConfig.EndpointsConfig must be an object");
     }
-    const mode = hostConfig.NetworkMode === "default" ? "bridge" : hostConfig.NetworkMode;
+    // A daemon started with `--bridge none` has no default bridge: `default` then means no network, as in Docker.
+    const hasBridge = this.#network.list().some((n) => n.Name === "bridge" && n.predefined);
+    const mode = hostConfig.NetworkMode === "default" ? (hasBridge ? "bridge" : "none") : hostConfig.NetworkMode;
     const links = (hostConfig.Links ?? []).map(parseLink);
     const ports = publishedPorts(config, hostConfig);
     if (mode.startsWith("container:")) {
@@ -73,7 +75,7 @@ export class ContainerNetworking {
     const out: Record<string, EndpointConfig> = {};
     const requested: Record<string, unknown> = { [mode]: {} };
     // Clients name the default network `default` too (the docker CLI does).
-    for (const [ref, settings] of Object.entries(endpoints ?? {})) requested[ref === "default" ? "bridge" : ref] = settings;
+    for (const [ref, settings] of Object.entries(endpoints ?? {})) requested[ref === "default" ? mode : ref] = settings;
     for (const [ref, settings] of Object.entries(requested)) {
       // Like Docker, an unknown network is not an error until start (then a 404 "network X not found").
       const net = this.#network.list().find((n) => n.Name === ref || n.Id === ref);

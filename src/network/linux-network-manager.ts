@@ -235,8 +235,17 @@ export class LinuxNetworkManager implements NetworkManager {
     const subnet = formatCidr(bip);
     const gateway = formatIpv4(bip.address);
     const bridgeName = this.#opts.bridgeName ?? "wharf0";
+    // dockerd's `--bridge=none`: no default bridge network at all (containers default to `none`).
+    const noBridge = bridgeName === "none";
     for (const [name, driver] of [[BRIDGE, "bridge"], ["host", "host"], ["none", "null"]] as const) {
       const existing = this.#byName(name);
+      if (noBridge && driver === "bridge") {
+        if (existing?.record.predefined) {
+          await rm(join(this.#root, "networks", `${existing.record.Id}.json`), { force: true });
+          this.#networks.delete(existing.record.Id);
+        }
+        continue;
+      }
       if (existing && !existing.record.predefined) {
         this.#log.warn(`network: a user-defined network is named ${name}; it shadows the predefined one`);
         continue;
