@@ -237,6 +237,31 @@ describe("wharf push/pull through the daemon", { skip: skipAll }, () => {
     return (await imageId(tag))!;
   }
 
+  test("pull -a fetches every tag of the repository (our CLI and the docker CLI); -a with a tag is refused", async () => {
+    const reg = await ChildRegistry.start(await tempDir("wharf-registry-"));
+    const name = `${reg.hostPort}/test/alltags`;
+    const other = await ownImage(`${name}:two`, 1000);
+    ok(await d.wharf(["tag", "busybox", `${name}:one`]), "tag");
+    ok(await d.wharf(["push", `${name}:one`]), "push one");
+    ok(await d.wharf(["push", `${name}:two`]), "push two");
+    ok(await d.wharf(["rmi", `${name}:one`, `${name}:two`]), "rmi");
+    const pulled = ok(await d.wharf(["pull", "-a", name]), "pull -a");
+    assert.doesNotMatch(pulled.stdout, /Using default tag/);
+    assert.match(pulled.stdout, /one: Pulling from test\/alltags\n[\s\S]*two: Pulling from test\/alltags\n/);
+    assert.match(pulled.stdout, new RegExp(`\n${name}\n$`));
+    assert.equal(await imageId(`${name}:one`), busyboxId);
+    assert.equal(await imageId(`${name}:two`), other);
+    ok(await d.wharf(["rmi", `${name}:one`, `${name}:two`]), "rmi again");
+    ok(await d.docker(["pull", "--all-tags", name]), "docker pull --all-tags");
+    assert.equal(await imageId(`${name}:two`), other);
+    const refused = await d.wharf(["pull", "-a", `${name}:one`]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr.trim(), "tag can't be used with --all-tags/-a");
+    const none = await d.wharf(["pull", "-a", `${reg.hostPort}/test/nothing`]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /repository .*test\/nothing not found/);
+  });
+
   test("(a) push to `wharf registry`, rmi, pull back: same image ID, it runs; digests, Layer already exists, cross-repo mount", async () => {
     const reg = await ChildRegistry.start(await tempDir("wharf-registry-"));
     const name = `${reg.hostPort}/test/bb`;

@@ -16,6 +16,8 @@ export interface PullOutput {
   /** Only errors; no progress. */
   quiet: boolean;
   platform?: string;
+  /** `pull -a`: no tag is sent, so the daemon pulls every tag of the repository. */
+  allTags?: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface PullOutput {
  */
 export async function pullImage(io: CliIo, image: string, o: PullOutput): Promise<void> {
   const ref = parseReference(image);
-  const tag = ref.digest ?? ref.tag ?? "latest";
+  const tag = o.allTags ? undefined : (ref.digest ?? ref.tag ?? "latest");
   const res = await io.client.stream("POST", "/images/create", {
     query: { fromImage: familiarName(ref), tag, platform: o.platform },
     headers: { "X-Registry-Auth": await registryAuthHeader(image, io.env) },

@@ -186,6 +186,15 @@ export class ImageService {
     return result.image;
   }
 
+  /** `docker pull -a`: every tag of the repository `name`. */
+  async pullAllTags(name: string, opts: TransferOptions & { platform?: Platform } = {}): Promise<ImageRecord[]> {
+    const { pullAllTags } = await import("../distribution/pull.js");
+    const registry = this.#requireRegistry();
+    const results = await pullAllTags(name, { client: registry.client, images: this.#images, sources: registry.sources, unpack: (image) => this.#unpack(image), ...opts });
+    for (const r of results) this.#events.emit("image", "pull", r.image.id, { name: familiarString(r.reference) });
+    return results.map((r) => r.image);
+  }
+
   /** `docker push` of `ref` (`name[:tag]`); records the repo digest and emits `push`. */
   async push(ref: string, opts: TransferOptions = {}): Promise<{ tag: string; digest: string; size: number }> {
     const { pushImage } = await import("../distribution/push.js");

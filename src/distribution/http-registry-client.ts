@@ -324,6 +324,21 @@ class HttpSession implements RegistrySession {
     return { bytes, mediaType, digest };
   }
 
+  async listTags(): Promise<string[]> {
+    const tags: string[] = [];
+    let url: URL | undefined = this.#url(`${this.#repoPath}/tags/list`);
+    // A registry that keeps sending `Link` must not keep us here forever.
+    for (let page = 0; url && page < 1000; page++) {
+      const res = await this.#send("GET", url, { retry: true, follow: true });
+      await this.#expect(res, [200], `GET ${url.href}`);
+      const body = JSON.parse((await readBody(res, maxManifestBytes)).toString("utf8")) as { tags?: unknown };
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === "string"));
+      const next = /<([^>]+)>;\s*rel="?next"?/.exec(String(res.headers.link ?? ""))?.[1];
+      url = next ? new URL(next, url) : undefined;
+    }
+    return tags;
+  }
+
   async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
     const url = this.#url(`${this.#repoPath}/manifests/${reference}`);
     const res = await this.#send("PUT", url, { retry: true, body: () => bytes, headers: { "Content-Type": mediaType, "Content-Length": bytes.length } });

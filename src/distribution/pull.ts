@@ -57,6 +57,25 @@ interface Descriptor {
 const layerTypes = new Set<string>([MediaTypes.ociLayer, MediaTypes.ociLayerGzip, MediaTypes.dockerLayer, MediaTypes.dockerLayerGzip, MediaTypes.dockerForeignLayerGzip, "application/vnd.oci.image.layer.nondistributable.v1.tar", "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"]);
 const configTypes = new Set<string>([MediaTypes.dockerConfig, MediaTypes.ociConfig]);
 
+/**
+ * `docker pull -a`: every tag of the repository `name` (a name without tag or
+ * digest), one after the other, as dockerd does. `NotFoundError` when the
+ * repository is unknown or has no tags.
+ */
+export async function pullAllTags(name: string, o: PullOptions): Promise<PullResult[]> {
+  const repo = parseRemoteReference(name);
+  if (repo.tag !== undefined || repo.digest !== undefined) throw new InvalidArgumentError("tag can't be used with --all-tags/-a");
+  const session = o.client.session(repo.domain, repo.path, ["pull"], o.credentials ? { credentials: o.credentials } : {});
+  const tags = await session.listTags().catch((err: unknown) => {
+    if (err instanceof NotFoundError) throw new NotFoundError(`repository ${familiarString(repo)} not found: ${err.message}`, { cause: err });
+    throw pullError(err, repo);
+  });
+  if (tags.length === 0) throw new NotFoundError(`repository ${familiarString(repo)} has no tags`);
+  const results: PullResult[] = [];
+  for (const tag of tags) results.push(await pullImage({ ...repo, tag }, o));
+  return results;
+}
+
 export async function pullImage(reference: string | Reference, o: PullOptions): Promise<PullResult> {
   const ref = withDefaultTag(typeof reference === "string" ? parseRemoteReference(reference) : reference);
   const progress = o.progress ?? discardProgress;

@@ -72,6 +72,12 @@ export interface RegistrySession {
    * `InvalidArgumentError` when the bytes do not hash to the digest asked for.
    */
   getManifest(reference: string): Promise<FetchedManifest>;
+  /**
+   * Every tag of the repository (`GET /v2/<name>/tags/list`, following the
+   * `Link` pages), in the registry's order. `NotFoundError` when the
+   * repository is unknown.
+   */
+  listTags(): Promise<string[]>;
   /** `HEAD` of a blob: its size, or undefined when the repository does not have it. */
   statBlob(digest: Digest): Promise<{ size: number } | undefined>;
   /** `GET` a blob (following redirects to storage backends, without our Authorization). */

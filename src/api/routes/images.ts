@@ -84,12 +84,14 @@ export function imageRoutes(router: Router, images: ImageService): void {
       return;
     }
     if (fromImage) {
-      const ref = pullReference(fromImage, ctx.query.get("tag") || undefined);
+      const tag = ctx.query.get("tag") || undefined;
       const out = new ProgressStream(ctx.res!);
       const platform = ctx.query.get("platform") || undefined;
-      await streamed(out, () =>
-        images.pull(ref, { credentials: credentialsOf(decodeAuthHeader(ctx.req.headers["x-registry-auth"])), progress: out.send, signal: out.signal(), ...(platform ? { platform: parsePlatform(platform) } : {}) }),
-      );
+      const opts = { credentials: credentialsOf(decodeAuthHeader(ctx.req.headers["x-registry-auth"])), progress: out.send, signal: out.signal(), ...(platform ? { platform: parsePlatform(platform) } : {}) };
+      // The docker CLI leaves `tag` out only for `pull -a`: a bare name then means every tag, as in dockerd.
+      const allTags = tag === undefined && isBareName(fromImage);
+      const ref = allTags ? fromImage : pullReference(fromImage, tag);
+      await streamed(out, () => (allTags ? images.pullAllTags(ref, opts) : images.pull(ref, opts)));
       return;
     }
     throw new InvalidArgumentError("fromImage or fromSrc is required");
@@ -155,6 +157,16 @@ export function imageRoutes(router: Router, images: ImageService): void {
 }
 
 /** `fromImage` + `tag` as the docker CLI sends them (`tag` may be a digest) → one reference; invalid names fail here, before any network call. */
+/** `busybox`, `host:5000/a/b`: a repository without tag or digest (invalid names are left to the pull to refuse). */
+function isBareName(fromImage: string): boolean {
+  try {
+    const ref = parseRemoteReference(fromImage);
+    return ref.tag === undefined && ref.digest === undefined;
+  } catch {
+    return false;
+  }
+}
+
 function pullReference(fromImage: string, tag: string | undefined): string {
   const ref = parseRemoteReference(fromImage);
   if (tag === undefined) return fromImage;
