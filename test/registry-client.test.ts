@@ -31,7 +31,7 @@ import { importRootfs, LocalImageStore, loadImages, MediaTypes, ociArchitecture 
 import { UnauthorizedError, UnavailableError } from "../src/lib/errors.js";
 import tar from "tar-stream";
 import { gzipSync } from "node:zlib";
-import { TestDaemon, type Result } from "./support/daemon.js";
+import { runCommand, TestDaemon, wharfBin, type Result } from "./support/daemon.js";
 import { busyboxTar, ChildRegistry, cleanupTempDirs, stopChildRegistries, tempDir } from "./support/registry.js";
 
 const haveBusybox = existsSync(busyboxTar);
@@ -423,6 +423,62 @@ describe("wharf push/pull through the daemon", { skip: skipAll }, () => {
     assert.equal(dpull.code, 0, dpull.stdout + dpull.stderr);
     assert.match(dpull.stdout, /Status: (Downloaded newer image|Image is up to date) for/);
     assert.equal(await imageId(`${name}:docker`), busyboxId);
+    await reg.stop();
+  });
+
+  test("credential helpers: credsStore keeps the login out of config.json; push, pull and logout go through the helper, for the docker CLI too", async () => {
+    const reg = await ChildRegistry.start(await tempDir("wharf-registry-"), ["--htpasswd", await htpasswdFile(), "--token-realm", "--token-service", "wharf-test"]);
+    // A real helper program speaking the protocol (verb as argument, stdin/stdout), keeping secrets in a dir of its own.
+    const bin = await tempDir("wharf-credhelper-");
+    const vault = join(bin, "vault");
+    await writeFile(join(bin, "docker-credential-wharftest"), `#!${process.execPath}
+const fs = require("fs"), path = require("path");
+const vault = ${JSON.stringify(vault)};
+fs.mkdirSync(vault, { recursive: true });
+const input = fs.readFileSync(0, "utf8").trim();
+const file = (url) => path.join(vault, Buffer.from(url).toString("hex"));
+const verb = process.argv[2];
+fs.appendFileSync(path.join(vault, "..", "calls"), verb + "\\n");
+if (verb === "store") { const r = JSON.parse(input); fs.writeFileSync(file(r.ServerURL), JSON.stringify(r)); }
+else if (verb === "get") { if (!fs.existsSync(file(input))) { process.stdout.write("credentials not found in native keychain"); process.exit(1); } process.stdout.write(fs.readFileSync(file(input))); }
+else if (verb === "erase") { if (!fs.existsSync(file(input))) { process.stdout.write("credentials not found in native keychain"); process.exit(1); } fs.unlinkSync(file(input)); }
+else { process.exit(1); }
+`, { mode: 0o755 });
+    const configDir = await tempDir("wharf-credconfig-");
+    await writeFile(join(configDir, "config.json"), JSON.stringify({ credsStore: "wharftest" }));
+    const env = { ...d.env(), DOCKER_CONFIG: configDir, PATH: `${bin}:${process.env.PATH}` };
+    const wharf = (args: string[], input?: string) => runCommand(process.execPath, [wharfBin, ...args], env, input);
+    const docker = (args: string[], input?: string) => runCommand("docker", args, env, input);
+
+    const login = ok(await wharf(["login", "-u", "alice", "--password-stdin", reg.hostPort], `${alicePassword}\n`), "login");
+    assert.match(login.stdout, /Login Succeeded/);
+    assert.doesNotMatch(login.stderr, /unencrypted/);
+    const config = JSON.parse(await readFile(join(configDir, "config.json"), "utf8")) as { credsStore: string; auths: Record<string, unknown> };
+    assert.deepEqual(config, { credsStore: "wharftest", auths: { [reg.hostPort]: {} } }, "no secret in the file");
+    const kept = JSON.parse(await readFile(join(vault, Buffer.from(reg.hostPort).toString("hex")), "utf8")) as Record<string, string>;
+    assert.deepEqual(kept, { ServerURL: reg.hostPort, Username: "alice", Secret: alicePassword });
+
+    const name = `${reg.hostPort}/helper/bb`;
+    ok(await wharf(["tag", "busybox", `${name}:v1`]), "tag");
+    ok(await wharf(["push", `${name}:v1`]), "push with the helper's credentials");
+    // The docker CLI asks the same helper, and finds wharf's login.
+    ok(await docker(["tag", "busybox", `${name}:docker`]), "docker tag");
+    ok(await docker(["push", `${name}:docker`]), "docker push");
+    const calls = await readFile(join(bin, "calls"), "utf8");
+    assert.ok(calls.split("\n").filter((c) => c === "get").length >= 2, calls);
+
+    assert.equal(ok(await wharf(["logout", reg.hostPort]), "logout").stdout, `Removing login credentials for ${reg.hostPort}\n`);
+    assert.equal(existsSync(join(vault, Buffer.from(reg.hostPort).toString("hex"))), false, "erased from the helper");
+    ok(await wharf(["rmi", `${name}:v1`, `${name}:docker`]), "rmi");
+    const denied = await wharf(["pull", `${name}:v1`]);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /unauthorized/);
+
+    // A helper that is not installed: one clear line, exit 1.
+    await writeFile(join(configDir, "config.json"), JSON.stringify({ credHelpers: { [reg.hostPort]: "missing" } }));
+    const missing = await wharf(["pull", `${name}:v1`]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr.trim(), 'error getting credentials - err: exec: "docker-credential-missing": executable file not found in $PATH');
     await reg.stop();
   });
 

@@ -1,7 +1,8 @@
 /**
  * The credentials the CLI hands the daemon for a registry, from the docker
- * CLI's own `config.json` (so `docker login` and `wharf login` are one
- * login), encoded as the `X-Registry-Auth` header the docker CLI sends.
+ * CLI's own `config.json` or the credential helper it names (so `docker
+ * login` and `wharf login` are one login), encoded as the `X-Registry-Auth`
+ * header the docker CLI sends.
  */
 import { encodeAuthHeader, type AuthConfig } from "../distribution/auth-config.js";
 import { credentialKey, CredentialsFile, dockerConfigPath } from "../distribution/credentials.js";
@@ -11,7 +12,7 @@ import { parseReference } from "../image/reference.js";
 export async function registryAuthHeader(image: string, env: Record<string, string | undefined>): Promise<string> {
   const domain = parseReference(image).domain;
   const file = await CredentialsFile.load(dockerConfigPath(env)).catch(() => undefined);
-  const creds = file?.get(domain);
+  const creds = await file?.lookup(domain);
   const config: AuthConfig = creds ? { username: creds.username, password: creds.password, serveraddress: credentialKey(domain) } : {};
   return encodeAuthHeader(config);
 }

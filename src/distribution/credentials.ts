@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { InvalidArgumentError, errnoCode } from "../lib/errors.js";
 import { writeFileAtomic } from "../lib/atomic-file.js";
 import { defaultDomain } from "../image/reference.js";
+import { CredentialHelper } from "./credential-helper.js";
 
 /**
  * The docker CLI's credentials file, shared with it so `docker login` and
@@ -17,8 +18,10 @@ import { defaultDomain } from "../image/reference.js";
  *
  * (https://docs.docker.com/reference/cli/docker/login/#default-behavior).
  * Everything else in the file (credsStore, proxies, plugins' keys) is kept
- * as it was when the file is rewritten. Credential helpers (`credsStore`,
- * `credHelpers`) are not run: only the `auths` entries are read and written.
+ * as it was when the file is rewritten. Where the file names a credential
+ * helper (`credHelpers` per registry, else `credsStore` for all), the
+ * credentials live in the helper and `auths` keeps only an empty entry for
+ * the server, as the docker CLI does; `lookup`/`store`/`erase` choose.
  */
 
 /** Docker Hub's key in `auths`, as every docker CLI writes it. */
@@ -42,6 +45,8 @@ interface AuthEntry {
 
 interface ConfigFile {
   auths?: Record<string, AuthEntry>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
   [key: string]: unknown;
 }
 
@@ -132,6 +137,35 @@ export class CredentialsFile {
     }
     this.#config = { ...this.#config, auths };
     return removed;
+  }
+
+  /** The helper that keeps `server`'s credentials, or undefined when they live in this file. */
+  helperFor(server: string): CredentialHelper | undefined {
+    const key = credentialKey(server);
+    const named = Object.entries(this.#config.credHelpers ?? {}).find(([k]) => credentialKey(k) === key)?.[1] ?? this.#config.credsStore;
+    return named ? new CredentialHelper(named) : undefined;
+  }
+
+  /** `server`'s credentials from its helper or from `auths`; undefined when there are none. */
+  async lookup(server: string): Promise<StoredCredentials | undefined> {
+    const helper = this.helperFor(server);
+    return helper ? helper.get(credentialKey(server)) : this.get(server);
+  }
+
+  /** Keeps credentials in the helper (marking the server in `auths`) or in the file; call `save` after. */
+  async store(server: string, creds: StoredCredentials): Promise<void> {
+    const helper = this.helperFor(server);
+    if (!helper) return this.set(server, creds);
+    await helper.store(credentialKey(server), creds);
+    this.remove(server);
+    this.#config = { ...this.#config, auths: { ...(this.#config.auths ?? {}), [credentialKey(server)]: {} } };
+  }
+
+  /** Forgets `server` in the helper and the file; true when either had it. Call `save` after. */
+  async erase(server: string): Promise<boolean> {
+    const helper = this.helperFor(server);
+    const inHelper = helper ? await helper.erase(credentialKey(server)) : false;
+    return this.remove(server) || inHelper;
   }
 
   async save(): Promise<void> {

@@ -39,7 +39,7 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
   if (opts.password !== undefined) println(io.stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
   if (opts.passwordStdin) password = (await readAllText(io.stdin)).replace(/\r?\n$/, "");
   if (username === undefined || password === undefined) {
-    const stored = file.get(opts.server);
+    const stored = await file.lookup(opts.server);
     if (username === undefined && password === undefined && stored) {
       ({ username, password } = stored);
     } else {
@@ -59,9 +59,9 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
   const res = await io.client.json<{ Status?: string; IdentityToken?: string }>("POST", "/auth", {
     body: { username, password, serveraddress: opts.server },
   });
-  file.set(opts.server, { username, password, ...(res?.IdentityToken ? { identityToken: res.IdentityToken } : {}) });
+  await file.store(opts.server, { username, password, ...(res?.IdentityToken ? { identityToken: res.IdentityToken } : {}) });
   await file.save();
-  println(io.stderr, `WARNING! Your credentials are stored unencrypted in '${file.path}'.`);
+  if (!file.helperFor(opts.server)) println(io.stderr, `WARNING! Your credentials are stored unencrypted in '${file.path}'.`);
   println(io.stdout, res?.Status ?? "Login Succeeded");
   return 0;
 }

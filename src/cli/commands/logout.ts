@@ -8,7 +8,7 @@ export async function execute(argv: string[], io: CliIo): Promise<number> {
   requireArgs("logout", args, { max: 1 });
   const server = args[0] ?? dockerHubAuthKey;
   const file = await CredentialsFile.load(dockerConfigPath(io.env));
-  if (!file.remove(server)) {
+  if (!(await file.erase(server))) {
     println(io.stdout, `Not logged in to ${credentialKey(server)}`);
     return 0;
   }
