@@ -140,7 +140,8 @@ export class ImageService {
   /** Drops blobs and unpacked layers no image needs any more. */
   async #collect(): Promise<void> {
     try {
-      await this.#images.gcBlobs();
+      const { deleted } = await this.#images.gcBlobs();
+      if (deleted.length) await this.#registry?.sources.forget(deleted);
       const keep = (await this.#images.list()).flatMap((i) => chainIds(i.layers.map((l) => l.diffId)));
       await this.#snapshotter.pruneLayers(keep);
     } catch (err) {

@@ -49,7 +49,17 @@ export class FileBlobSources implements BlobSources {
       this.#map.set(d, [name, ...list.filter((x) => x !== name)].slice(0, maxPerBlob));
       changed = true;
     }
-    if (!changed) return this.#writes.then(() => undefined);
+    return changed ? this.#persist() : this.#writes.then(() => undefined);
+  }
+
+  forget(digests: readonly Digest[]): Promise<void> {
+    let changed = false;
+    for (const d of digests) changed = this.#map.delete(d) || changed;
+    return changed ? this.#persist() : this.#writes.then(() => undefined);
+  }
+
+  /** Writes are chained so the file always ends up with the latest map. */
+  #persist(): Promise<void> {
     const run = this.#writes.then(() => writeJsonAtomic(this.#path, Object.fromEntries(this.#map)));
     this.#writes = run.catch(() => undefined);
     return run;
@@ -60,4 +70,5 @@ export class FileBlobSources implements BlobSources {
 export const noBlobSources: BlobSources = {
   sources: () => [],
   remember: async () => undefined,
+  forget: async () => undefined,
 };

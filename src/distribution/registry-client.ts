@@ -144,4 +144,6 @@ export interface BlobSources {
   sources(digest: Digest): string[];
   /** Records that `domain/repository` holds these blobs (persisted before returning). */
   remember(domain: string, repository: string, digests: readonly Digest[]): Promise<void>;
+  /** Drops what is known about blobs the engine deleted (so the table never outgrows the store). */
+  forget(digests: readonly Digest[]): Promise<void>;
 }
