@@ -260,6 +260,9 @@ describe("wharf push/pull through the daemon", { skip: skipAll }, () => {
     const none = await d.wharf(["pull", "-a", `${reg.hostPort}/test/nothing`]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /repository .*test\/nothing not found/);
+    // Leave busybox as the other tests expect it: no repo digest of this repository.
+    ok(await d.wharf(["rmi", `${name}:one`, `${name}:two`]), "rmi at the end");
+    await reg.stop();
   });
 
   test("(a) push to `wharf registry`, rmi, pull back: same image ID, it runs; digests, Layer already exists, cross-repo mount", async () => {

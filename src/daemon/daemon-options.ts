@@ -21,6 +21,8 @@ export interface DaemonOptions {
   iptablesChainPrefix?: string;
   /** Registries spoken to over plain HTTP (`--insecure-registry`, repeatable: host[:port] or IPv4 CIDR); loopback always is. */
   insecureRegistries?: string[];
+  /** Per-registry CA roots and client certificates (`--certs-dir`, repeatable). Default `/etc/wharf/certs.d`, then `/etc/docker/certs.d`. */
+  certsDirs?: string[];
 }
 
 export const defaultDaemonOptions: DaemonOptions = {

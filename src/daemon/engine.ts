@@ -54,7 +54,7 @@ export async function createEngine(options: DaemonOptions, log: Logger): Promise
     chainPrefix: options.iptablesChainPrefix,
   });
   const registry = {
-    client: new HttpRegistryClient({ insecureRegistries: options.insecureRegistries ?? [] }),
+    client: new HttpRegistryClient({ insecureRegistries: options.insecureRegistries ?? [], ...(options.certsDirs ? { certsDirs: options.certsDirs } : {}) }),
     sources: await FileBlobSources.open(join(options.dataRoot, "distribution")),
   };
   const images = new ImageService(imageStore, snapshotter, events, log, registry);

@@ -20,6 +20,7 @@ import type {
   UploadProgress,
 } from "./registry-client.js";
 import { resolveEndpoint, type RegistryEndpoint } from "./registry-endpoint.js";
+import { defaultCertsDirs, loadRegistryTls, trustedRoots } from "./registry-tls.js";
 
 /** Every manifest format `manifests.ts` knows, as Docker's client asks for them. */
 const manifestAccept = [MediaTypes.dockerManifest, MediaTypes.dockerManifestList, MediaTypes.ociManifest, MediaTypes.ociIndex].join(", ");
@@ -41,17 +42,23 @@ interface SendOptions {
   anonymous?: boolean;
 }
 
-type ClientOptions = Required<Omit<RegistryClientOptions, "insecureRegistries">> & { insecureRegistries: readonly string[] };
+type ClientOptions = Required<Omit<RegistryClientOptions, "insecureRegistries" | "certsDirs">> & { insecureRegistries: readonly string[]; certsDirs: readonly string[] };
 
 /** `RegistryClient` over HTTP(S) with node:http, one keep-alive pool per scheme. */
 export class HttpRegistryClient implements RegistryClient {
   /** The options with their defaults filled in. */
   readonly options: ClientOptions;
   readonly #agents: { http: http.Agent; https: https.Agent };
+  /** HTTPS pools of registries with TLS settings of their own (certs.d, or insecure: unverified), by host and material. */
+  readonly #hostAgents = new Map<string, https.Agent>();
+  /** Insecure registries found to answer over TLS, and ones found to speak plain HTTP only. */
+  readonly #tlsHosts = new Set<string>();
+  readonly #plainHosts = new Set<string>();
 
   constructor(opts: RegistryClientOptions = {}) {
     this.options = {
       insecureRegistries: opts.insecureRegistries ?? [],
+      certsDirs: opts.certsDirs ?? defaultCertsDirs,
       retries: opts.retries ?? 3,
       retryDelayMs: opts.retryDelayMs ?? 500,
       idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
@@ -81,15 +88,66 @@ export class HttpRegistryClient implements RegistryClient {
   close(): void {
     this.#agents.http.destroy();
     this.#agents.https.destroy();
+    for (const agent of this.#hostAgents.values()) agent.destroy();
+    this.#hostAgents.clear();
   }
 
-  /** One HTTP exchange, no retries: resolves with the response head, whatever its status. */
-  exchange(method: string, url: URL, headers: OutgoingHttpHeaders, body: Body, signal?: AbortSignal): Promise<IncomingMessage> {
+  /**
+   * One HTTP exchange, no retries: resolves with the response head, whatever
+   * its status. An insecure registry (its endpoint says `http://`) is tried
+   * over HTTPS first, without checking its certificate, and over HTTP when
+   * TLS fails, as dockerd does; the answer is kept per host. Only bodiless
+   * requests probe (a body stream cannot be sent twice): the session's first
+   * request, the `/v2/` ping, is one.
+   */
+  async exchange(method: string, url: URL, headers: OutgoingHttpHeaders, body: Body, signal?: AbortSignal): Promise<IncomingMessage> {
+    if (url.protocol === "http:" && !this.#plainHosts.has(url.host) && this.endpoint(url.host).insecure) {
+      const tlsUrl = new URL(url);
+      tlsUrl.protocol = "https:";
+      if (this.#tlsHosts.has(url.host)) return this.#exchangeOnce(method, tlsUrl, headers, body, signal);
+      if (body === undefined) {
+        try {
+          const res = await this.#exchangeOnce(method, tlsUrl, headers, body, signal);
+          this.#tlsHosts.add(url.host);
+          return res;
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          const res = await this.#exchangeOnce(method, url, headers, body, signal);
+          this.#plainHosts.add(url.host);
+          return res;
+        }
+      }
+    }
+    return this.#exchangeOnce(method, url, headers, body, signal);
+  }
+
+  /**
+   * The pool for a URL: the shared one, or one per host and TLS setting when
+   * the host has certs.d material or is insecure (no verification). certs.d
+   * is read on every request, as dockerd does, so a CA dropped in takes
+   * effect without a restart; equal material shares one keep-alive pool.
+   */
+  async #agentFor(url: URL): Promise<http.Agent> {
+    if (url.protocol !== "https:") return this.#agents.http;
+    const insecure = this.endpoint(url.host).insecure;
+    const tls = await loadRegistryTls(url.host, this.options.certsDirs);
+    if (!tls && !insecure) return this.#agents.https;
+    const key = createHash("sha256").update(JSON.stringify([url.host, insecure, tls ?? null])).digest("hex");
+    let agent = this.#hostAgents.get(key);
+    if (!agent) {
+      agent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: !insecure, ca: trustedRoots(tls), cert: tls?.cert, key: tls?.key });
+      this.#hostAgents.set(key, agent);
+    }
+    return agent;
+  }
+
+  async #exchangeOnce(method: string, url: URL, headers: OutgoingHttpHeaders, body: Body, signal?: AbortSignal): Promise<IncomingMessage> {
     const secure = url.protocol === "https:";
     const mod = secure ? https : http;
+    const agent = await this.#agentFor(url);
     return new Promise((resolve, reject) => {
       let response: IncomingMessage | undefined;
-      const req = mod.request(url, { method, headers: { "User-Agent": this.options.userAgent, ...headers }, agent: secure ? this.#agents.https : this.#agents.http, signal }, (res) => {
+      const req = mod.request(url, { method, headers: { "User-Agent": this.options.userAgent, ...headers }, agent, signal }, (res) => {
         response = res;
         resolve(res);
       });

@@ -120,8 +120,13 @@ export interface RegistryClient {
 }
 
 export interface RegistryClientOptions {
-  /** `--insecure-registry` values: hosts (or IPv4 CIDRs) spoken to over plain HTTP. */
+  /**
+   * `--insecure-registry` values: hosts (or IPv4 CIDRs) that may speak plain
+   * HTTP or present a certificate nobody vouches for (loopback always may).
+   */
   readonly insecureRegistries?: readonly string[];
+  /** Where per-registry CA roots and client certificates live (default `/etc/wharf/certs.d`, then `/etc/docker/certs.d`). */
+  readonly certsDirs?: readonly string[];
   /** Retries after the first attempt of a request or blob read (default 3). */
   readonly retries?: number;
   /** Delay before the first retry, doubled each time (default 500 ms). */

@@ -30,6 +30,8 @@ export class TestDaemon {
   #log = "";
   /** `--bridge` value instead of this daemon's own bridge (`"none"`: no default bridge). */
   #bridgeArg: string | undefined;
+  /** More daemon flags (`--certs-dir …`). */
+  #extraArgs: string[] = [];
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -41,9 +43,10 @@ export class TestDaemon {
     this.net = { bridge: `wd${tag}0`, bip: `${gateway}/24`, gateway, pool: `10.${196 + (b % 4)}.0.0/16`, chainPrefix: `WHARF-D${tag}` };
   }
 
-  static async start(opts: { loadBusybox?: boolean; bridge?: string } = {}): Promise<TestDaemon> {
+  static async start(opts: { loadBusybox?: boolean; bridge?: string; args?: string[] } = {}): Promise<TestDaemon> {
     const d = new TestDaemon(await mkdtemp("/tmp/wharf-test-"));
     d.#bridgeArg = opts.bridge;
+    d.#extraArgs = opts.args ?? [];
     try {
       await d.launch();
       if (opts.loadBusybox !== false) await d.wharf(["load", "-i", busyboxTar]);
@@ -74,7 +77,7 @@ export class TestDaemon {
   async launch(): Promise<void> {
     const n = this.net;
     const args = ["daemon", "-H", this.host, "--data-root", this.dataRoot, "--exec-root", this.execRoot, "--log-level", "debug"];
-    args.push("--bip", n.bip, "--bridge", this.#bridgeArg ?? n.bridge, "--default-address-pool", `base=${n.pool},size=24`, "--iptables-chain-prefix", n.chainPrefix);
+    args.push("--bip", n.bip, "--bridge", this.#bridgeArg ?? n.bridge, "--default-address-pool", `base=${n.pool},size=24`, "--iptables-chain-prefix", n.chainPrefix, ...this.#extraArgs);
     const proc = spawn(process.execPath, [wharfBin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     proc.stdout!.on("data", (d: Buffer) => (this.#log += d.toString()));
     proc.stderr!.on("data", (d: Buffer) => (this.#log += d.toString()));

@@ -29,7 +29,8 @@ export function parseDaemonArgs(
     .option("-b, --bridge <name>", "Device of the default bridge (default wharf0)")
     .option("--default-address-pool <pool>", "Address pool of user-defined networks: base=CIDR[,size=24]")
     .option("--iptables-chain-prefix <prefix>", "Prefix of the iptables chains, to run several daemons side by side (default WHARF)")
-    .option("--insecure-registry <list>", "Registry (host[:port] or IPv4 CIDR) to reach over plain HTTP; repeatable", collect, []);
+    .option("--insecure-registry <list>", "Registry (host[:port] or IPv4 CIDR) to reach over plain HTTP; repeatable", collect, [])
+    .option("--certs-dir <dir>", "Registry certificates in <dir>/<host:port>/{*.crt,*.cert,*.key}; repeatable (default /etc/wharf/certs.d, /etc/docker/certs.d)", collect, []);
   const { options: o, args } = parseArgs(cmd, "daemon", argv);
   requireArgs("daemon", args, { max: 0 });
   const hosts = [...(globals.host ? [globals.host] : []), ...(o.host as string[])];
@@ -67,6 +68,7 @@ export function parseDaemonArgs(
   return {
     ...(o.bip !== undefined ? { bip: String(o.bip) } : {}),
     ...(insecureRegistries.length > 0 ? { insecureRegistries } : {}),
+    ...((o.certsDir as string[]).length > 0 ? { certsDirs: o.certsDir as string[] } : {}),
     ...(o.bridge !== undefined ? { bridge: String(o.bridge) } : {}),
     ...(addressPool !== undefined ? { addressPool } : {}),
     ...(prefix !== undefined ? { iptablesChainPrefix: prefix } : {}),
