@@ -58,62 +58,67 @@ function printReport(io: CliIo, reports: PruneReport[]): void {
   io.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
 }
 
-/** Parses `-f` (and `-a` where the verb has it), asks unless forced; false when the user declined. */
-async function prepare(verb: string, argv: string[], io: CliIo, opts: { description: string; all?: string; warning: (all: boolean) => string }): Promise<{ all: boolean } | undefined> {
-  const cmd = newCommand(verb, "[OPTIONS]", opts.description, io.stdout).option("-f, --force", "Do not prompt for confirmation");
-  if (opts.all) cmd.option("-a, --all", opts.all);
-  const { options: o, args } = parseArgs(cmd, verb, argv);
-  requireArgs(verb, args, { max: 0 });
-  const all = !!o.all;
-  if (!o.force && !(await confirm(io, opts.warning(all)))) return undefined;
-  return { all };
-}
-
 function declined(verb: string): never {
   throw new ExitCode(1, `${verb} has been cancelled`);
 }
 
-export async function pruneContainers(argv: string[], io: CliIo): Promise<number> {
-  const verb = "container prune";
-  const ok = await prepare(verb, argv, io, { description: "Remove all stopped containers", warning: () => "WARNING! This will remove all stopped containers." });
-  if (!ok) declined(verb);
-  printReport(io, [await pruners.containers(io)]);
-  return 0;
+interface SinglePrune {
+  verb: string;
+  description: string;
+  /** Help of `-a`, for the verbs that have it. */
+  all?: string;
+  warning(all: boolean): string;
+  run(io: CliIo, all: boolean): Promise<PruneReport>;
+  /** `network prune` reports no reclaimed space, as docker's does not. */
+  noTotal?: boolean;
 }
 
-export async function pruneImages(argv: string[], io: CliIo): Promise<number> {
-  const verb = "image prune";
-  const ok = await prepare(verb, argv, io, {
-    description: "Remove unused images",
-    all: "Remove all unused images, not just dangling ones",
-    warning: (all) => (all ? "WARNING! This will remove all images without at least one container associated to them." : "WARNING! This will remove all dangling images."),
-  });
-  if (!ok) declined(verb);
-  printReport(io, [await pruners.images(io, ok.all)]);
-  return 0;
+/** One kind of prune: `-f` (and `-a` where the verb has it), the prompt unless forced, the call, the report. */
+function singlePrune(spec: SinglePrune): (argv: string[], io: CliIo) => Promise<number> {
+  return async (argv, io) => {
+    const cmd = newCommand(spec.verb, "[OPTIONS]", spec.description, io.stdout).option("-f, --force", "Do not prompt for confirmation");
+    if (spec.all) cmd.option("-a, --all", spec.all);
+    const { options: o, args } = parseArgs(cmd, spec.verb, argv);
+    requireArgs(spec.verb, args, { max: 0 });
+    const all = !!o.all;
+    if (!o.force && !(await confirm(io, spec.warning(all)))) declined(spec.verb);
+    const report = await spec.run(io, all);
+    if (!spec.noTotal) printReport(io, [report]);
+    else for (const sec of report.sections) if (sec.items.length) io.stdout.write(`${sec.title}\n${sec.items.map((n) => `${n}\n`).join("")}`);
+    return 0;
+  };
 }
 
-export async function pruneVolumes(argv: string[], io: CliIo): Promise<number> {
-  const verb = "volume prune";
-  const ok = await prepare(verb, argv, io, {
-    description: "Remove unused local volumes",
-    all: "Remove all unused volumes, not just anonymous ones",
-    warning: (all) => (all ? "WARNING! This will remove all local volumes not used by at least one container." : "WARNING! This will remove anonymous local volumes not used by at least one container."),
-  });
-  if (!ok) declined(verb);
-  printReport(io, [await pruners.volumes(io, ok.all)]);
-  return 0;
-}
+export const pruneContainers = singlePrune({
+  verb: "container prune",
+  description: "Remove all stopped containers",
+  warning: () => "WARNING! This will remove all stopped containers.",
+  run: (io) => pruners.containers(io),
+});
 
-export async function pruneNetworks(argv: string[], io: CliIo): Promise<number> {
-  const verb = "network prune";
-  const ok = await prepare(verb, argv, io, { description: "Remove all unused networks", warning: () => "WARNING! This will remove all custom networks not used by at least one container." });
-  if (!ok) declined(verb);
-  const r = await pruners.networks(io);
-  const names = r.sections[0]!.items;
-  if (names.length) io.stdout.write(`Deleted Networks:\n${names.map((n) => `${n}\n`).join("")}`);
-  return 0;
-}
+export const pruneImages = singlePrune({
+  verb: "image prune",
+  description: "Remove unused images",
+  all: "Remove all unused images, not just dangling ones",
+  warning: (all) => (all ? "WARNING! This will remove all images without at least one container associated to them." : "WARNING! This will remove all dangling images."),
+  run: (io, all) => pruners.images(io, all),
+});
+
+export const pruneVolumes = singlePrune({
+  verb: "volume prune",
+  description: "Remove unused local volumes",
+  all: "Remove all unused volumes, not just anonymous ones",
+  warning: (all) => (all ? "WARNING! This will remove all local volumes not used by at least one container." : "WARNING! This will remove anonymous local volumes not used by at least one container."),
+  run: (io, all) => pruners.volumes(io, all),
+});
+
+export const pruneNetworks = singlePrune({
+  verb: "network prune",
+  description: "Remove all unused networks",
+  warning: () => "WARNING! This will remove all custom networks not used by at least one container.",
+  run: (io) => pruners.networks(io),
+  noTotal: true,
+});
 
 export async function pruneSystem(argv: string[], io: CliIo): Promise<number> {
   const verb = "system prune";
