@@ -4,15 +4,17 @@
  * own containerd). Lifecycle: `start()` → measure → `stop()`; `stop()` is safe
  * to call twice and after a failed or partial `start()`, and never throws.
  *
- * Without a `network` option dockerd runs with no bridge and no iptables,
- * and wharf with its daemon defaults (`wharf0`, `WHARF*` chains, which a
- * stopped daemon leaves in place). With one, each runs bridge networking on
+ * Without a `network` option both run with no bridge (dockerd also without
+ * iptables; wharf with `--bridge none` and chains of a prefix of this run's
+ * own, which `stop()` removes), so containers get a loopback-only network
+ * namespace on both sides. With one, each runs bridge networking on
  * a bridge, subnet (and, for Wharf, iptables chain prefix) of its own, and
  * `stop()` also removes that bridge and, for Wharf, its chains. dockerd's chains have fixed names (`DOCKER*`):
  * the caller undoes them from an `iptables-save` taken before the run
  * (see iptables-snapshot.ts).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, openSync, closeSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
@@ -213,7 +215,7 @@ export interface WharfSideOptions {
    * (~50 ms per CLI call on the 2-CPU sandbox, which sets it for its proxy).
    */
   dropNodeExtraCaCerts: boolean;
-  /** Bridge networking on a bridge, subnets and chains of this run's own (the daemon's defaults when absent). */
+  /** Bridge networking on a bridge, subnets and chains of this run's own (`--bridge none` when absent). */
   network?: WharfNetwork;
 }
 
@@ -230,6 +232,8 @@ export interface WharfNetwork {
 export class WharfSide extends EngineSide {
   readonly label = "wharf" as const;
   readonly #opts: WharfSideOptions;
+  /** Without bridge networking the daemon still installs its (empty) chains: a prefix of ours keeps them apart. */
+  readonly #noBridgeChainPrefix = `WHARF-E${randomBytes(2).toString("hex")}`;
 
   constructor(root: string, opts: WharfSideOptions) {
     super(root, "wharf", "wharf.sock");
@@ -255,6 +259,7 @@ export class WharfSide extends EngineSide {
     const args = [wharfBin, "daemon", "-H", this.host, "--data-root", this.dataRoot, "--exec-root", this.execRoot, "--log-level", this.#opts.logLevel];
     const n = this.#opts.network;
     if (n) args.push("--bridge", n.bridge, "--bip", n.bip, "--default-address-pool", `base=${n.pool},size=24`, "--iptables-chain-prefix", n.chainPrefix);
+    else args.push("--bridge", "none", "--iptables-chain-prefix", this.#noBridgeChainPrefix);
     this.spawnDaemon(process.execPath, args, this.#nodeEnv());
     await this.waitReady(30_000);
     const r = await this.cli(["load", "-i", busyboxTar]);
@@ -297,14 +302,10 @@ export class WharfSide extends EngineSide {
    */
   protected override async releaseHostState(notes: string[]): Promise<void> {
     const n = this.#opts.network;
-    if (!n) return;
     const m = await LinuxNetworkManager.open({
       dataRoot: this.dataRoot,
       execRoot: this.execRoot,
-      bridgeName: n.bridge,
-      bridgeCidr: n.bip,
-      poolCidr: n.pool,
-      chainPrefix: n.chainPrefix,
+      ...(n ? { bridgeName: n.bridge, bridgeCidr: n.bip, poolCidr: n.pool, chainPrefix: n.chainPrefix } : { bridgeName: "none", chainPrefix: this.#noBridgeChainPrefix }),
       log: silentLogger,
     });
     const leftover = m.list().filter((x) => Object.keys(x.Containers).length > 0).length;

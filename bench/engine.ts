@@ -7,6 +7,7 @@
  *   node dist/bench/engine.js [--reps 15] [--warmup 3] [--batch 50]
  *                             [--batch-reps 3] [--settle-ms 5000]
  *                             [--wharf-log-level info] [--keep-node-extra-ca-certs]
+ *                             [--network none|bridge]
  *
  * Needs root, `scripts/setup.sh` done, and `dockerd`: when it is missing this
  * script runs `apt-get install -y docker.io` itself (with RUNLEVEL=1 so the
@@ -25,6 +26,13 @@
  * --keep-node-extra-ca-certs: Node 20 parses that bundle at every start,
  * which is not the engine's cost; the header says which way it ran.
  *
+ * --network none (default): containers on both sides get a loopback-only
+ * network namespace (dockerd --bridge=none --iptables=false, wharf --bridge
+ * none). --network bridge: both run bridge networking as out of the box
+ * (veth, IPAM, iptables) on a bridge and subnet of this run's own
+ * (net-run.ts), and the host's iptables, links and mounts are checked to be
+ * as before after the run.
+ *
  * Prints a table and writes it as JSON to .bench/engine.json; daemon logs go
  * to .bench/engine-{wharf,dockerd}.log.
  *
@@ -38,8 +46,9 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { FailedPreconditionError, InternalError } from "../src/lib/errors.js";
+import { FailedPreconditionError, InternalError, InvalidArgumentError } from "../src/lib/errors.js";
 import { CgroupParents, DockerSide, dockerBin, EngineSide, ensureDockerd, repoRoot, WharfSide } from "./engine-sides.js";
+import { openNetRun } from "./net-run.js";
 import { hostBusyMs, median, sleep, unmountUnder, versionOf, vmRssKb } from "./proc-tools.js";
 import { metOf, printTable, ratioOf, type Row } from "./report.js";
 
@@ -52,8 +61,11 @@ const { values: opt } = parseArgs({
     "settle-ms": { type: "string", default: "5000" },
     "wharf-log-level": { type: "string", default: "info" },
     "keep-node-extra-ca-certs": { type: "boolean", default: false },
+    network: { type: "string", default: "none" },
   },
 });
+if (opt.network !== "none" && opt.network !== "bridge") throw new InvalidArgumentError(`--network: want none or bridge, got ${opt.network}`);
+const BRIDGE = opt.network === "bridge";
 const REPS = Number(opt.reps);
 const WARMUP = Number(opt.warmup);
 const BATCH = Number(opt.batch);
@@ -61,9 +73,9 @@ const BATCH_REPS = Number(opt["batch-reps"]);
 const SETTLE_MS = Number(opt["settle-ms"]);
 const DROP_CA = !opt["keep-node-extra-ca-certs"] && process.env.NODE_EXTRA_CA_CERTS !== undefined;
 
-const NETWORK_NOTE =
-  "Network: both sides run containers with a loopback-only network namespace " +
-  "(Wharf has no bridge networking yet; dockerd runs with --bridge=none --iptables=false --ip-masq=false).";
+const NETWORK_NOTE = BRIDGE
+  ? "Network: both sides run containers on bridge networking (veth, IPAM, iptables), each on a bridge and subnet of this run's own."
+  : "Network: both sides run containers with a loopback-only network namespace (dockerd --bridge=none --iptables=false --ip-masq=false; wharf --bridge none).";
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -149,9 +161,16 @@ async function idleRss(side: EngineSide): Promise<{ kb: number; parts: string[] 
 
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} ms`;
 
-async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new FailedPreconditionError("the engine benchmark needs root (it starts dockerd and wharf daemon)");
-  await ensureDockerd(log);
+interface Run {
+  root: string;
+  wharf: WharfSide;
+  docker: DockerSide;
+  /** Safe to call twice; also runs on Ctrl-C. */
+  cleanup(): Promise<void>;
+}
+
+/** No bridge on either side: temp root, both sides, and the cleanup that removes them. */
+async function isolatedRun(): Promise<Run> {
   const root = await mkdtemp("/tmp/wharf-bench-");
   const cgroups = await CgroupParents.note(["docker", "wharf"]);
   const wharf = new WharfSide(root, { logLevel: opt["wharf-log-level"]!, dropNodeExtraCaCerts: DROP_CA });
@@ -179,6 +198,24 @@ async function main(): Promise<void> {
       void cleanup().finally(() => process.exit(130));
     });
   }
+
+  return { root, wharf, docker, cleanup };
+}
+
+/** Bridge networking on both sides (net-run.ts), with its check that the host is left as it was. */
+async function bridgedRun(): Promise<Run> {
+  const run = await openNetRun({ wharfLogLevel: opt["wharf-log-level"]!, dropNodeExtraCaCerts: DROP_CA, name: "engine", log });
+  const cleanup = async () => {
+    const r = await run.cleanup();
+    if (!r.clean) log("cleanup: WARNING: the host is not as before the run (see the cleanup check above)");
+  };
+  return { root: run.root, wharf: run.wharf, docker: run.docker, cleanup };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new FailedPreconditionError("the engine benchmark needs root (it starts dockerd and wharf daemon)");
+  await ensureDockerd(log);
+  const { root, wharf, docker, cleanup } = BRIDGE ? await bridgedRun() : await isolatedRun();
 
   try {
     const versions = {
