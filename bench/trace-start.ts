@@ -8,6 +8,9 @@
  *
  *   node dist/bench/trace-start.js [--reps 9] [--warmup 2] [--wait-others-s 3600]
  *                                  [--max-background-pct 15] [--keep-node-extra-ca-certs]
+ *                                  [--what publish|rm]
+ *
+ * --what rm traces `run --rm busybox true` instead (the engine benchmark's (a)).
  *
  * Prints, per side, the median timeline (ms after the CLI was spawned) of
  * each program by name and occurrence (`runc#2` is the second runc of a
@@ -34,8 +37,12 @@ const { values: opt } = parseArgs({
     "wait-others-s": { type: "string", default: "3600" },
     "max-background-pct": { type: "string", default: "15" },
     "keep-node-extra-ca-certs": { type: "boolean", default: false },
+    what: { type: "string", default: "publish" },
   },
 });
+if (opt.what !== "publish" && opt.what !== "rm") throw new InternalError(`--what: want publish or rm, got ${opt.what}`);
+const RUN_RM = opt.what === "rm";
+const WHAT = RUN_RM ? "run --rm busybox true" : "run -d -p H:80 busybox httpd -f -p 80";
 const REPS = Number(opt.reps);
 const WARMUP = Number(opt.warmup);
 const DROP_CA = !opt["keep-node-extra-ca-certs"] && process.env.NODE_EXTRA_CA_CERTS !== undefined;
@@ -158,14 +165,14 @@ interface Sample {
   requests: Record<string, number>;
 }
 
-/** When `GET /_ping`, `POST …/create`, `POST …/start` appear in wharf's debug log (after `offset`), in ms after `wall0`. */
+/** When `GET /_ping`, `POST …/create`, `…/start`, `…/wait`, `…/attach`, `GET …/json`, `DELETE …` appear in wharf's debug log (after `offset`), in ms after `wall0`. */
 async function requestTimes(logFile: string, offset: number, wall0: number): Promise<{ times: Record<string, number>; size: number }> {
   const text = await readFile(logFile, "utf8");
   const times: Record<string, number> = {};
   for (const line of text.slice(offset).split("\n")) {
     const t = /^time="([^"]+)".*msg="(GET|POST) ([^"?]+)/.exec(line);
     if (!t) continue;
-    const key = t[3]!.endsWith("/_ping") ? "ping" : t[3]!.endsWith("/create") ? "create" : t[3]!.endsWith("/start") ? "start" : undefined;
+    const key = /\/(_ping|create|start|wait|attach|json|delete)$/.exec(t[3]!)?.[1] ?? (t[2] === "DELETE" ? "delete" : undefined);
     if (key && times[key] === undefined) times[key] = Date.parse(t[1]!) - wall0;
   }
   return { times, size: text.length };
@@ -175,12 +182,12 @@ async function traceOne(side: EngineSide, tracer: Tracer, port: number, roots: S
   await tracer.begin();
   const wall0 = Date.now();
   const t0 = monoMs();
-  const r = await side.cli(["run", "-d", "-p", `${port}:80`, "busybox", "httpd", "-f", "-p", "80"]);
+  const r = await side.cli(RUN_RM ? ["run", "--rm", "busybox", "true"] : ["run", "-d", "-p", `${port}:80`, "busybox", "httpd", "-f", "-p", "80"]);
   const totalMs = monoMs() - t0;
   await sleep(50);
   const trace = await tracer.end();
-  if (r.code !== 0) throw new InternalError(`${side.label} run -d exited ${r.code}: ${r.stderr.trim()}`);
-  await side.cli(["rm", "-f", r.stdout.trim()]);
+  if (r.code !== 0) throw new InternalError(`${side.label} ${WHAT} exited ${r.code}: ${r.stderr.trim()}`);
+  if (!RUN_RM) await side.cli(["rm", "-f", r.stdout.trim()]);
   // The CLI is a child of ours: it is under our own pid.
   const programs = programsOf(trace, t0, new Set([...roots, process.pid]));
   let requests: Record<string, number> = {};
@@ -255,7 +262,7 @@ async function main(): Promise<void> {
         if (i >= WARMUP) samples[side.label].push({ totalMs: s.totalMs, programs: s.programs, requests: s.requests });
       }
     }
-    const lines = [`run -d -p H:80 busybox httpd -f -p 80: median of ${REPS} traced runs per side after ${WARMUP} warm-up(s); background load ${background.toFixed(0)}%.`];
+    const lines = [`${WHAT}: median of ${REPS} traced runs per side after ${WARMUP} warm-up(s); background load ${background.toFixed(0)}%.`];
     const timelines: Record<string, Step[]> = {};
     for (const label of ["wharf", "docker"] as const) {
       const ss = samples[label];
