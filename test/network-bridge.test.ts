@@ -202,9 +202,9 @@ test("host and none modes", async () => {
   try {
     assert.equal(sn.mode, "none");
     assert.deepEqual(sn.endpoints, []);
-    const links = await runIn(sn.netnsPath!, ["ip", "-o", "link", "show"]);
-    assert.deepEqual(links!.trim().split("\n").map((l) => l.split(": ")[1]), ["lo"]);
-    assert.match(links!, /lo: <LOOPBACK,UP/);
+    // Nothing to wire: the runtime makes the namespace (lo only) with the container.
+    assert.equal(sn.netnsPath, null);
+    assert.match(readFileSync(sn.etcFiles.hosts, "utf8"), /localhost/);
   } finally {
     await m.detach(n);
   }

@@ -211,8 +211,20 @@ test("--net=host, --net=none and --net=container:", async () => {
   assert.equal(name, hostname());
   assert.ok(links.some((l) => l.includes(`${daemon.net.bridge}:`)), "the host's interfaces, the daemon's bridge among them");
 
-  const none = await ok(daemon.wharf(["run", "--rm", "--net=none", "busybox", "sh", "-c", "ip -o link show | cut -d: -f2"]));
-  assert.deepEqual(none.trim().split("\n").map((s) => s.trim()), ["lo"]);
+  const none = await ok(daemon.wharf(["run", "--rm", "--net=none", "busybox", "ip", "-o", "link", "show"]));
+  assert.deepEqual(none.trim().split("\n").map((l) => l.split(": ")[1]), ["lo"]);
+  assert.match(none, /lo: <LOOPBACK,UP/);
+
+  // A none-mode container's namespace is its own (runc made it): peers join it all the same.
+  await ok(daemon.wharf(["run", "-d", "--net=none", "--name", `${p}-lonely`, "busybox", ...serve("lonely-ns")]));
+  try {
+    const key = await ok(daemon.docker(["inspect", "-f", "{{.NetworkSettings.SandboxKey}}", `${p}-lonely`]));
+    assert.match(key.trim(), /^\/proc\/\d+\/ns\/net$/);
+    const joined = await ok(daemon.docker(["run", "--rm", `--net=container:${p}-lonely`, "busybox", "wget", "-qO-", "http://127.0.0.1/index.html"]));
+    assert.equal(joined, "lonely-ns\n");
+  } finally {
+    await daemon.wharf(["rm", "-f", `${p}-lonely`]);
+  }
 
   await ok(daemon.wharf(["run", "-d", "--name", `${p}-owner`, "busybox", ...serve("shared-ns")]));
   try {

@@ -144,7 +144,10 @@ export class ContainerNetworking {
     if (peerMode.startsWith("container:") && depth < 8) return this.#joinPeer(record, peerMode.slice("container:".length), depth + 1);
     const sandbox = this.#network.sandboxOf(peer.id);
     if (!sandbox) throw new ConflictError(`cannot join network namespace of container ${peer.id}: it has no network sandbox`);
-    return { namespace: namespaceOf(sandbox), etcFiles: sandbox.etcFiles, env: [] };
+    const namespace = namespaceOf(sandbox);
+    // A `none` peer's namespace is the one runc made for it: its init process holds it.
+    if (namespace.kind === "new") return { namespace: { kind: "path", path: `/proc/${peer.state.Pid}/ns/net` }, etcFiles: sandbox.etcFiles, env: [] };
+    return { namespace, etcFiles: sandbox.etcFiles, env: [] };
   }
 
   /** Tears the container's sandbox down (idempotent; nothing for `container:` mode). */
@@ -194,7 +197,8 @@ function endpointConfig(v: unknown, network: string): EndpointConfig {
 }
 
 function namespaceOf(s: Sandbox): NetworkNamespace {
-  return s.netnsPath ? { kind: "path", path: s.netnsPath } : { kind: "host" };
+  if (s.netnsPath) return { kind: "path", path: s.netnsPath };
+  return s.mode === "host" ? { kind: "host" } : { kind: "new" };
 }
 
 function addressOf(s: Sandbox | undefined): string | undefined {

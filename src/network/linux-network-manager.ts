@@ -633,7 +633,8 @@ export class LinuxNetworkManager implements NetworkManager {
       hostname: req.hostname,
       domainname: req.domainname ?? "",
       mode: special ? (special.n.record.Driver === "host" ? "host" : "none") : "bridge",
-      netnsPath: special?.n.record.Driver === "host" ? null : join(this.#netnsDir, cid),
+      // Only bridge mode has anything to wire into the namespace; in none mode runc makes it.
+      netnsPath: special ? null : join(this.#netnsDir, cid),
       endpoints: [],
       ports: [],
       links: [],

@@ -25,7 +25,9 @@
  *   latency (see `firewall.ts`).
  *
  * Predefined networks: `bridge` (the default, bridge `wharf0`), `host` (the
- * host's stack, no sandbox netns) and `none` (a netns with only `lo`).
+ * host's stack, no sandbox netns) and `none` (a netns with only `lo`, which
+ * the runtime creates with the container: nothing to wire, so no netns file
+ * and no process spawned for it here).
  * Containers on user-defined bridge networks resolve each other by name
  * through an embedded DNS server; on the default bridge only `/etc/hosts`
  * (self + links) is available, as in Docker.
@@ -155,7 +157,8 @@ export interface PortBinding {
 export interface EndpointRequest {
   /**
    * Network name or ID, or `host` / `none`. (`container:<id>` is the
-   * caller's business: it joins `sandboxOf(id).netnsPath`.)
+   * caller's business: it joins `sandboxOf(id).netnsPath`, or the peer's
+   * own namespace in `none` mode.)
    */
   network: string;
   /** Network-scoped DNS aliases (user-defined networks only). */
@@ -216,7 +219,12 @@ export interface EtcFiles {
 export interface Sandbox {
   containerId: string;
   mode: "bridge" | "host" | "none";
-  /** The netns file to join (`{kind:"path"}`); null in host mode (`{kind:"host"}`). */
+  /**
+   * The netns file to join (`{kind:"path"}`); null in host mode
+   * (`{kind:"host"}`) and in none mode (`{kind:"new"}`: the runtime makes
+   * the namespace, `lo` only). Sandboxes in none mode recorded before that
+   * change still have a file, and keep it until they are torn down.
+   */
   netnsPath: string | null;
   /** Host files to bind-mount over the container's /etc files. */
   etcFiles: EtcFiles;

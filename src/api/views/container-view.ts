@@ -110,7 +110,8 @@ function networkSettings(r: ContainerRecord, net: NetworkLookup): Record<string,
   return {
     Bridge: "",
     SandboxID: sandbox ? createHash("sha256").update(r.id).digest("hex") : "",
-    SandboxKey: sandbox?.netnsPath ?? "",
+    // In none mode the namespace is the container's own, held by its init process.
+    SandboxKey: sandbox?.netnsPath ?? (sandbox?.mode === "none" ? `/proc/${r.state.Pid}/ns/net` : ""),
     HairpinMode: false,
     LinkLocalIPv6Address: "",
     LinkLocalIPv6PrefixLen: 0,
