@@ -44,7 +44,10 @@ export async function* readLogs(path: string, options: ReadLogOptions = {}): Asy
   }
   const follow = options.follow ? new FollowState(path, options.follow) : null;
   try {
-    let position = options.tail !== undefined ? await tailOffset(fh, options.tail) : 0;
+    // Without follow the log is read as it was when asked for: lines written meanwhile
+    // would make `--tail 1` answer two lines.
+    const { size: sizeAsked } = await fh.stat();
+    let position = options.tail !== undefined ? await tailOffset(fh, options.tail, sizeAsked) : 0;
     let rest: Buffer<ArrayBufferLike> = Buffer.alloc(0);
     const pending: Record<"stdout" | "stderr", { start: bigint; parts: Buffer[] } | null> = { stdout: null, stderr: null };
 
@@ -58,7 +61,8 @@ export async function* readLogs(path: string, options: ReadLogOptions = {}): Asy
     for (;;) {
       if (signal?.aborted) return;
       // The file may have been truncated by conmon's --log-size-max.
-      const { size } = await fh.stat();
+      const now = (await fh.stat()).size;
+      const size = follow ? now : Math.min(now, sizeAsked);
       if (size < position) {
         position = 0;
         rest = Buffer.alloc(0);
@@ -176,8 +180,7 @@ export function secondsToNano(seconds: number | string): bigint {
  * stream interleaved before the boundary with lines of the other stream is
  * cut off (conmon rarely writes that).
  */
-async function tailOffset(fh: FileHandle, n: number): Promise<number> {
-  const { size } = await fh.stat();
+async function tailOffset(fh: FileHandle, n: number, size: number): Promise<number> {
   if (n <= 0) return size;
   let bufStart = size;
   let buf = Buffer.alloc(0);
