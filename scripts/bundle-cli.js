@@ -6,8 +6,9 @@
  * of each module) and the cache skips V8's compile: most of what a `wharf` call
  * spent before its first request.
  *
- * Always rebuilds (~50 ms), so the bundle is never older than the sources: run it
- * after tsc (scripts/setup.sh does). Then one warm-up call writes the code cache.
+ * Always rebuilds (esbuild ~50 ms, then a warm-up call that writes the code cache,
+ * ~0.2 s), so the bundle is never older than the sources: run it after tsc
+ * (scripts/setup.sh and `npm run build` do).
  * npm packages stay external: they load from node_modules as before.
  */
 import { createHash } from "node:crypto";
