@@ -1,8 +1,9 @@
 /**
  * `wharf` entry point: global flags, then one verb module loaded lazily so
- * `wharf ps` pays only for what it uses (Node starts in ~70 ms; commander and
- * the verb code load after dispatch). `wharf daemon` / `wharf -d` start the
- * engine instead of talking to it.
+ * `wharf ps` pays only for what it uses (commander and the verb code load after
+ * dispatch). `wharf daemon` / `wharf -d` start the engine instead of talking to it.
+ * bin/wharf.js runs this from one bundle with a V8 code cache (scripts/bundle-cli.js),
+ * else from the ESM build; `runProgram` is the entry either way.
  */
 import type { Readable } from "node:stream";
 import { isWharfError } from "../lib/errors.js";
@@ -306,7 +307,19 @@ export function reportError(err: unknown, verb: string, stderr: NodeJS.WritableS
   return 1;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Loads the ESM build's `main`: bin/wharf.js passes it when this runs from the CLI bundle. */
+export type EsmMain = () => Promise<{ main(argv: string[]): Promise<number> }>;
+
+/**
+ * The verbs that start a server (the daemon, a registry). From the bundle they run in the ESM
+ * build instead, whole (its reportError checks its own error classes): the bundle is read and
+ * deserialized on every call, and their code would more than double it.
+ */
+function isServerVerb(g: GlobalOptions): boolean {
+  return g.daemon || g.rest[0] === "daemon" || g.rest[0] === "registry";
+}
+
+export async function main(argv: string[], esmMain?: EsmMain): Promise<number> {
   const debugEnv = !!process.env.WHARF_DEBUG;
   let globals: GlobalOptions;
   try {
@@ -314,6 +327,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return reportError(err, "", process.stderr, debugEnv);
   }
+  if (esmMain && isServerVerb(globals)) return (await esmMain()).main(argv);
   const debug = debugEnv || globals.debug;
   if (globals.version) {
     const { versionLine } = await import("./build-info.js");
@@ -331,7 +345,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (globals.help || globals.rest.length === 0 || globals.rest[0] === "help") {
     const topic = globals.rest[0] === "help" ? globals.rest[1] : undefined;
-    if (topic && verbs[topic]) return main([topic, "--help"]);
+    if (topic && verbs[topic]) return main([topic, "--help"], esmMain);
     process.stdout.write(usageText);
     return 0;
   }
@@ -358,10 +372,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Only when run as the program (bin/wharf.js imports this module), not when a test imports it.
-const invokedAsProgram = process.argv[1] !== undefined && /(?:wharf(?:\.js)?|main\.js)$/.test(process.argv[1]);
-if (invokedAsProgram) {
-  main(process.argv.slice(2)).then(
+/** Runs `wharf` with the process's argv and exits with its code. */
+export function runProgram(esmMain?: EsmMain): void {
+  main(process.argv.slice(2), esmMain).then(
     (code) => {
       // Whatever happened, never leave the user's terminal in raw mode.
       if (rawModeUsed) process.stdin.setRawMode(false);
