@@ -188,3 +188,38 @@ test("prune verbs: prompt (no answer removes nothing), -f, and what each spares"
   assert.match(system, /Total reclaimed space:/);
   assert.deepEqual((await ok(["images", "--format", "{{.Repository}}"])).trim().split("\n"), ["busybox"], "without -a, tagged images stay");
 });
+
+test("prune filters: label, label!, until apply; a filter the daemon does not apply is refused, nothing removed", async () => {
+  await ok(["create", "--name", `${p}-f-drop`, "-l", "stage=drop", "busybox", "true"]);
+  await ok(["create", "--name", `${p}-f-keep`, "-l", "stage=keep", "busybox", "true"]);
+  const exists = async (name: string) => (await daemon.wharf(["inspect", name])).code === 0;
+  try {
+    // Created just now: not before an hour ago.
+    await ok(["container", "prune", "-f", "--filter", "until=1h"]);
+    assert.ok((await exists(`${p}-f-drop`)) && (await exists(`${p}-f-keep`)), "until=1h spares what was created since");
+    for (const bad of ["until=yesterday", "color=red"]) {
+      const r = await daemon.docker(["container", "prune", "-f", "--filter", bad]);
+      assert.notEqual(r.code, 0, bad);
+      assert.match(r.stderr, /invalid filter/);
+    }
+    assert.match((await daemon.docker(["builder", "prune", "-f", "--filter", "until=24h"])).stderr, /invalid filter 'until'/);
+    assert.ok((await exists(`${p}-f-drop`)) && (await exists(`${p}-f-keep`)), "refused filters removed nothing");
+
+    const dropped = await ok(["container", "prune", "-f", "--filter", "label=stage=drop"]);
+    assert.match(dropped, /Deleted Containers:\n[0-9a-f]{64}\n/);
+    assert.ok(!(await exists(`${p}-f-drop`)) && (await exists(`${p}-f-keep`)));
+    const r = await daemon.docker(["container", "prune", "-f", "--filter", "label!=stage=keep"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await exists(`${p}-f-keep`), "label! spares the labelled one");
+
+    await ok(["volume", "create", "--label", "team=a", `${p}-va`]);
+    await ok(["volume", "create", `${p}-vb`]);
+    await ok(["volume", "prune", "-a", "-f", "--filter", "label=team=a"]);
+    const vols = (await ok(["volume", "ls", "-q"])).trim().split("\n");
+    assert.ok(!vols.includes(`${p}-va`) && vols.includes(`${p}-vb`));
+    assert.equal((await daemon.wharf(["system", "prune", "-f", "--volumes", "--filter", "until=1h"])).code, 125);
+  } finally {
+    await daemon.wharf(["rm", "-f", `${p}-f-drop`, `${p}-f-keep`]);
+    await daemon.wharf(["volume", "rm", "-f", `${p}-va`, `${p}-vb`]);
+  }
+});

@@ -10,7 +10,8 @@ import type {
   OnbuildInstruction,
   RunInstruction,
 } from "./dockerfile.js";
-import { DockerfileSyntaxError, parseDockerfile, parseDuration } from "./dockerfile-parser.js";
+import { DockerfileSyntaxError, parseDockerfile } from "./dockerfile-parser.js";
+import { parseDuration } from "../lib/go-duration.js";
 
 /** The instructions of the only stage. */
 function body(text: string): Instruction[] {

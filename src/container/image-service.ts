@@ -149,11 +149,12 @@ export class ImageService {
     }
   }
 
-  async prune(opts: { all: boolean }): Promise<{ deleted: DeleteResponseItem[]; reclaimed: number }> {
+  async prune(opts: { all: boolean; filter?: (image: ImageRecord) => boolean }): Promise<{ deleted: DeleteResponseItem[]; reclaimed: number }> {
     const deleted: DeleteResponseItem[] = [];
     for (const image of await this.#images.list()) {
       const dangling = image.repoTags.length === 0;
       if ((!dangling && !opts.all) || this.containersUsing(image.id) > 0) continue;
+      if (opts.filter && !opts.filter(image)) continue;
       deleted.push(...(await this.remove(image.id, { force: true }).catch(() => [])));
     }
     return { deleted, reclaimed: 0 };

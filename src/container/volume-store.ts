@@ -96,11 +96,12 @@ export class VolumeStore {
    * (Docker 23+ spares named volumes by default); returns their names and the
    * bytes they held.
    */
-  async prune(opts: { all: boolean }): Promise<{ removed: string[]; reclaimed: number }> {
+  async prune(opts: { all: boolean; filter?: (v: Volume) => boolean }): Promise<{ removed: string[]; reclaimed: number }> {
     const removed: string[] = [];
     let reclaimed = 0;
     for (const v of await this.list()) {
       if (this.refCount(v.Name) > 0 || (!opts.all && !v.anonymous)) continue;
+      if (opts.filter && !opts.filter(v)) continue;
       const size = await this.size(v.Name).catch(() => 0);
       await this.remove(v.Name);
       removed.push(v.Name);

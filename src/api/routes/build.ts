@@ -1,7 +1,7 @@
 import type { Builder } from "../../build/index.js";
 import type { Logger } from "../../lib/logger.js";
 import { isWharfError, InvalidArgumentError } from "../../lib/errors.js";
-import { queryBool, sendJson } from "../http-io.js";
+import { queryBool, queryFilters, sendJson } from "../http-io.js";
 import type { Router } from "../router.js";
 
 /**
@@ -52,6 +52,9 @@ export function buildRoutes(router: Router, builds: Builder, log: Logger): void 
   });
 
   router.add("POST", "/build/prune", async (ctx) => {
+    // The classic builder's cache is images: none of BuildKit's cache-record filters apply, and
+    // ignoring one would prune everything.
+    for (const key of queryFilters(ctx.query).keys()) throw new InvalidArgumentError(`invalid filter '${key}': the build cache prune takes no filters`);
     const { deleted, reclaimed } = await builds.prune();
     sendJson(ctx.res!, 200, { CachesDeleted: deleted, SpaceReclaimed: reclaimed });
   });

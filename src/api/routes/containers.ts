@@ -4,6 +4,7 @@ import type { ContainerRecord } from "../../container/types.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { hijack } from "../hijack.js";
 import { queryBool, queryFilters, queryInt, readJson, sendJson, sendNoContent } from "../http-io.js";
+import { pruneMatcher } from "../prune-filters.js";
 import type { Router, RouteContext } from "../router.js";
 import { frame } from "../stdcopy.js";
 import type { NetworkStore } from "../../network/index.js";
@@ -109,10 +110,12 @@ export function containerRoutes(router: Router, deps: ContainerRouteDeps): void 
   });
 
   router.add("POST", "/containers/prune", async (ctx) => {
+    const match = pruneMatcher(queryFilters(ctx.query), ["until", "label", "label!"]);
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const r of containers.list()) {
       if (r.state.Running || r.state.Restarting) continue;
+      if (!match({ created: Date.parse(r.created), labels: r.config.Labels })) continue;
       const size = await containers.sizeRw(r.id);
       await containers.remove(r.id, { force: false, volumes: false });
       deleted.push(r.id);

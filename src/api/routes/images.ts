@@ -7,6 +7,7 @@ import { ProgressStream } from "../progress-stream.js";
 import { applyChanges } from "../../container/config-changes.js";
 import { InvalidArgumentError, NotFoundError } from "../../lib/errors.js";
 import { queryBool, queryFilters, readJson, sendJson } from "../http-io.js";
+import { pruneMatcher } from "../prune-filters.js";
 import type { Router } from "../router.js";
 
 /** Docker's image endpoints; names may hold slashes, so `{name:.*}` routes. */
@@ -112,8 +113,9 @@ export function imageRoutes(router: Router, images: ImageService): void {
 
   router.add("POST", "/images/prune", async (ctx) => {
     const filters = queryFilters(ctx.query);
+    const match = pruneMatcher(filters, ["dangling", "until", "label", "label!"]);
     const all = (filters.get("dangling") ?? []).some((v) => v === "false" || v === "0");
-    const { deleted, reclaimed } = await images.prune({ all });
+    const { deleted, reclaimed } = await images.prune({ all, filter: (i) => match({ created: Date.parse(i.created), labels: i.config.config?.Labels }) });
     sendJson(ctx.res!, 200, { ImagesDeleted: deleted, SpaceReclaimed: reclaimed });
   });
 

@@ -8,6 +8,7 @@ import type { EndpointConfig } from "../../container/types.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import type { CreateNetworkRequest, Network, NetworkStore } from "../../network/index.js";
 import { queryFilters, readJson, sendJson, sendNoContent } from "../http-io.js";
+import { untilTime } from "../prune-filters.js";
 import type { Router } from "../router.js";
 
 export interface NetworkRouteDeps {
@@ -115,7 +116,7 @@ function matcher(filters: Map<string, string[]>): (n: Network) => boolean {
           case "dangling":
             return values.some((v) => (v === "true" || v === "1") === (!n.predefined && Object.keys(n.Containers).length === 0));
           case "until":
-            return values.every((v) => Date.parse(n.Created) < untilMs(v));
+            return values.every((v) => Date.parse(n.Created) < untilTime(v));
           default:
             return true;
         }
@@ -124,12 +125,4 @@ function matcher(filters: Map<string, string[]>): (n: Network) => boolean {
     }
     return true;
   };
-}
-
-function untilMs(v: string): number {
-  const rel = /^(\d+)(s|m|h)$/.exec(v);
-  if (rel) return Date.now() - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as "s" | "m" | "h"];
-  const t = /^\d+$/.test(v) ? Number(v) * 1000 : Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
-  return t;
 }

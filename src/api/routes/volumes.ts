@@ -1,6 +1,7 @@
 import type { EventBus } from "../../container/events.js";
 import type { Volume, VolumeStore } from "../../container/volume-store.js";
 import { queryBool, queryFilters, readJson, sendJson, sendNoContent } from "../http-io.js";
+import { pruneMatcher } from "../prune-filters.js";
 import type { Router } from "../router.js";
 import { compareApiVersions } from "../version.js";
 
@@ -31,9 +32,10 @@ export function volumeRoutes(router: Router, volumes: VolumeStore, events: Event
   });
   router.add("POST", "/volumes/prune", async (ctx) => {
     // API 1.42 made pruning named volumes opt-in (`all=true`); older clients expect every unused one to go.
-    const allFilter = queryFilters(ctx.query).get("all") ?? [];
-    const all = allFilter.some((v) => v === "true" || v === "1") || compareApiVersions(ctx.apiVersion, "1.42") < 0;
-    const { removed, reclaimed } = await volumes.prune({ all });
+    const filters = queryFilters(ctx.query);
+    const match = pruneMatcher(filters, ["all", "label", "label!"]);
+    const all = (filters.get("all") ?? []).some((v) => v === "true" || v === "1") || compareApiVersions(ctx.apiVersion, "1.42") < 0;
+    const { removed, reclaimed } = await volumes.prune({ all, filter: (v) => match({ created: Date.parse(v.CreatedAt), labels: v.Labels }) });
     for (const name of removed) events.emit("volume", "destroy", name, { driver: "local" });
     sendJson(ctx.res!, 200, { VolumesDeleted: removed, SpaceReclaimed: reclaimed });
   });
