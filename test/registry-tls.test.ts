@@ -87,4 +87,19 @@ describe("registries over TLS", () => {
     ok(await d.wharf(["pull", ref]), "pull");
     await reg.stop();
   });
+
+  test("a loopback registry that moves from HTTP to HTTPS is found again by the next pull (each operation probes anew)", async () => {
+    const root = await tempDir("wharf-registry-");
+    const plain = await ChildRegistry.start(root, []);
+    assert.match(plain.url, /^http:\/\//);
+    const ref = `${plain.hostPort}/${p}/moving:v1`;
+    ok(await d.wharf(["tag", "busybox", ref]), "tag");
+    ok(await d.wharf(["push", ref]), "push over HTTP");
+    await plain.stop();
+    const tls = await ChildRegistry.start(root, ["--addr", plain.hostPort, "--tls-cert", pki.cert, "--tls-key", pki.key]);
+    assert.match(tls.url, /^https:\/\//);
+    ok(await d.wharf(["rmi", ref]), "rmi");
+    ok(await d.wharf(["pull", ref]), "pull over HTTPS from the same host:port");
+    await tls.stop();
+  });
 });

@@ -98,9 +98,15 @@ export class HttpRegistryClient implements RegistryClient {
    * over HTTPS first, without checking its certificate, and over HTTP when
    * TLS fails, as dockerd does; the answer is kept per host. Only bodiless
    * requests probe (a body stream cannot be sent twice): the session's first
-   * request, the `/v2/` ping, is one.
+   * request, the `/v2/` ping, is one, and always probes anew, so a registry
+   * that moved between HTTP and HTTPS is found again by the next pull or push
+   * (dockerd tries its endpoints in order for each operation).
    */
   async exchange(method: string, url: URL, headers: OutgoingHttpHeaders, body: Body, signal?: AbortSignal): Promise<IncomingMessage> {
+    if (url.protocol === "http:" && method === "GET" && url.pathname === "/v2/" && body === undefined) {
+      this.#plainHosts.delete(url.host);
+      this.#tlsHosts.delete(url.host);
+    }
     if (url.protocol === "http:" && !this.#plainHosts.has(url.host) && this.endpoint(url.host).insecure) {
       const tlsUrl = new URL(url);
       tlsUrl.protocol = "https:";
