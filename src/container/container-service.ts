@@ -293,7 +293,9 @@ export class ContainerService {
     }
     const { runtime, snapshotter } = this.#deps;
     // The root filesystem and the network sandbox do not depend on each other: both at once.
-    const [mounted, network] = await Promise.allSettled([snapshotter.mount(record.id), this.#joinNetwork(record)]);
+    // A --rm container's writable layer goes with it: never worth a sync.
+    const mountRootfs = snapshotter.mount(record.id, { volatile: record.hostConfig.AutoRemove === true });
+    const [mounted, network] = await Promise.allSettled([mountRootfs, this.#joinNetwork(record)]);
     if (mounted.status === "rejected") {
       if (network.status === "fulfilled") {
         await this.#net.leave(record.id).catch((e: unknown) => this.#deps.log.warn(`network teardown ${record.id}: ${String(e)}`));

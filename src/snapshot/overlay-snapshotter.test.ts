@@ -163,6 +163,23 @@ describe("OverlaySnapshotter", () => {
     await snap.remove("deep");
   });
 
+  it("mounts a throwaway layer volatile, and that layer mounts again after an unmount", async () => {
+    const lowers = await snap.prepareImage([await layer([{ header: { name: "base" }, body: "b" }])]);
+    created.push("vol");
+    await snap.createRw("vol", lowers);
+    const merged = await snap.mount("vol", { volatile: true });
+    const optionsOf = async () => (await readFile("/proc/self/mounts", "utf8")).split("\n").find((l) => l.split(" ")[1] === merged)?.split(" ")[3] ?? "";
+    // Newer kernels show it as fsync=volatile.
+    assert.match(await optionsOf(), /(^|,)(fsync=)?volatile(,|$)/);
+    await writeFile(join(merged, "scratch"), "x");
+    await snap.unmount("vol");
+    // overlayfs refuses a layer that was mounted volatile until its marker is gone: mount() clears it.
+    await snap.mount("vol");
+    assert.doesNotMatch(await optionsOf(), /volatile/);
+    assert.equal(await readFile(join(merged, "scratch"), "utf8"), "x");
+    await snap.remove("vol");
+  });
+
   it("unpacks a shared layer once under concurrent prepares", async () => {
     const l = await layer([{ header: { name: "x" }, body: "x" }]);
     const [a, b] = await Promise.all([snap.prepareImage([l]), snap.prepareImage([l])]);

@@ -150,13 +150,17 @@ export class OverlaySnapshotter implements Snapshotter {
     }
   }
 
-  async mount(id: string): Promise<string> {
+  async mount(id: string, opts: { volatile?: boolean } = {}): Promise<string> {
     const paths = this.#paths(id);
     const lowers = await this.#lowerDirs(id);
     if (await this.isMounted(id)) return paths.merged;
+    // A volatile mount leaves this behind, and overlayfs refuses to mount the layer again while
+    // it is there (after a system crash the upper dir may have lost writes). An unmount, or the
+    // daemon dying, loses nothing: the layer mounts again.
+    await rm(join(paths.work, "work", "incompat", "volatile"), { recursive: true, force: true });
     // overlay wants the topmost lower first; an image-less rootfs still needs one lower dir.
     const topFirst = lowers.length > 0 ? [...lowers].reverse() : [join(this.#root, "empty")];
-    const tail = "index=off,redirect_dir=off,metacopy=off";
+    const tail = `index=off,redirect_dir=off,metacopy=off${opts.volatile ? ",volatile" : ""}`;
     let options = `lowerdir=${topFirst.join(":")},upperdir=${paths.upper},workdir=${paths.work},${tail}`;
     let cwd: string | undefined;
     if (options.length > maxMountData) {

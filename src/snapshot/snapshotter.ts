@@ -47,8 +47,12 @@ export interface Snapshotter {
    * `AlreadyExistsError` when `id` exists; `InvalidArgumentError` for a bad id.
    */
   createRw(id: string, lowerDirs: readonly string[]): Promise<RwPaths>;
-  /** Mount the overlay and return the merged path. Mounting a mounted id returns the same path. `NotFoundError` for an unknown id. */
-  mount(id: string): Promise<string>;
+  /**
+   * Mount the overlay and return the merged path. Mounting a mounted id returns the same path. `NotFoundError` for an unknown id.
+   * `volatile`: for a writable layer thrown away when the container ends (`--rm`): overlayfs
+   * never syncs it (neither the container's fsyncs nor the flush at unmount).
+   */
+  mount(id: string, options?: { volatile?: boolean }): Promise<string>;
   /** Unmount; lazily (`umount -l`) if busy. Idempotent; unknown ids are fine. */
   unmount(id: string): Promise<void>;
   /** Unmount and delete the writable layer. Idempotent. */
