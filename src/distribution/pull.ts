@@ -173,7 +173,7 @@ export async function pullImage(reference: string | Reference, o: PullOptions): 
 async function download(content: ContentStore, session: RegistrySession, l: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal): Promise<{ diffId: Digest; size: number }> {
   const report = throttled(progress);
   const { stream } = await session.openBlob(l.digest, { size: l.size, signal });
-  const diff = new DiffIdHasher();
+  const diff = new DiffIdHasher({ blobDigest: l.digest });
   let received = 0;
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of stream) {
