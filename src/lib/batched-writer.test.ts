@@ -58,3 +58,15 @@ test("a failed write is thrown by the next write or flush, and not counted", asy
     assert.equal(w.written, 0);
   });
 });
+
+test("a partial batch reaches the file after a pause, without a flush", async () => {
+  await withFile(async (fh, path) => {
+    const w = new BatchedWriter(fh, 1 << 20);
+    await w.write(Buffer.from("first bytes"));
+    for (let i = 0; i < 100 && w.written === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await readFile(path)).toString(), "first bytes");
+    await w.write(Buffer.from(", more"));
+    await w.flush();
+    assert.equal((await readFile(path)).toString(), "first bytes, more");
+  });
+});

@@ -4,14 +4,24 @@ import type { FileHandle } from "node:fs/promises";
 export const defaultBatchBytes = 1 << 20;
 
 /**
+ * A partial batch waits at most this long: what a slow or stalled sender
+ * sent reaches the file soon (an upload session's offset is its file's
+ * size, and a resumed upload starts there).
+ */
+const idleFlushMs = 20;
+
+/**
  * Appends many small chunks to a file in few large `writev` calls, with one
  * batch on its way to the disk while the next one gathers, so the producer
  * (a socket, a gunzip) is not paused for every write.
  *
+ * A partial batch is written after a short pause too (see idleFlushMs).
+ *
  * `write` keeps the buffers it is given (no copy) until they are written:
- * callers must not reuse them, which chunks read off a stream never are
- * (a readable may not touch a chunk it pushed: its consumer may buffer it). `flush` writes what is pending and waits for
- * it; call it before `sync` or `close`. After a failed write every later
+ * callers must not reuse them, which chunks read off a stream never are (a
+ * readable may not touch a chunk it pushed: its consumer may buffer it).
+ * `flush` writes what is pending and waits for it; call it before `sync` or
+ * `close`. After a failed write every later
  * `write` and `flush` throws that error; `written` counts only bytes that
  * reached the file.
  */
@@ -23,6 +33,7 @@ export class BatchedWriter {
   #inFlight: Promise<void> | undefined;
   #error: unknown;
   #written = 0;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(fh: FileHandle, batchBytes = defaultBatchBytes) {
     this.#fh = fh;
@@ -40,13 +51,18 @@ export class BatchedWriter {
     if (chunk.length === 0) return;
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (this.#pendingBytes < this.#batchBytes) return;
+    if (this.#pendingBytes < this.#batchBytes) {
+      this.#timer ??= setTimeout(() => this.#idle(), idleFlushMs).unref();
+      return;
+    }
     await this.#settle();
     this.#inFlight = this.#send();
   }
 
   /** Writes everything queued and waits for it. */
   async flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.#settle();
     if (this.#pendingBytes > 0) {
       this.#inFlight = this.#send();
@@ -54,15 +70,28 @@ export class BatchedWriter {
     }
   }
 
+  /** Waits until no batch is on its way. #inFlight stays set meanwhile, so the idle timer cannot start a second, out-of-order write. */
   async #settle(): Promise<void> {
-    const p = this.#inFlight;
-    this.#inFlight = undefined;
-    if (p) await p;
+    while (this.#inFlight) {
+      const p = this.#inFlight;
+      await p;
+      if (this.#inFlight === p) this.#inFlight = undefined;
+    }
     if (this.#error !== undefined) throw this.#error;
+  }
+
+  #idle(): void {
+    this.#timer = undefined;
+    if (this.#pendingBytes === 0 || this.#error !== undefined) return;
+    // A batch still on its way: look again later rather than queue behind it.
+    if (this.#inFlight) this.#timer = setTimeout(() => this.#idle(), idleFlushMs).unref();
+    else this.#inFlight = this.#send();
   }
 
   /** Never rejects: a failure is kept in #error for the next caller to throw. */
   async #send(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     let bufs = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
