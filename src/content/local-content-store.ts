@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { InvalidArgumentError, NotFoundError, errnoCode } from "../lib/errors.js";
 import { fsyncDir } from "../lib/atomic-file.js";
-import { BatchedWriter } from "../lib/batched-writer.js";
+import { BatchedWriter, syncAheadBytes } from "../lib/batched-writer.js";
 import type { BlobInfo, ContentStore, Digest, ExpectedBlob } from "./content-store.js";
 import { assertDigest, digestHex } from "./digest.js";
 import { DigestMismatchError, SizeMismatchError } from "./ingest-errors.js";
@@ -110,7 +110,8 @@ export class LocalContentStore implements ContentStore {
     const hash = createHash("sha256");
     let size = 0;
     const fh = await open(tmp, "wx", 0o444);
-    const out = new BatchedWriter(fh);
+    // The fsync before the rename below then finds most of a large blob written back already.
+    const out = new BatchedWriter(fh, { syncEveryBytes: syncAheadBytes });
     let committed = false;
     try {
       try {

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promis
 import { join } from "node:path";
 import type { BlobInfo, Digest } from "../content/content-store.js";
 import { fsyncDir, writeFileAtomic } from "../lib/atomic-file.js";
-import { BatchedWriter } from "../lib/batched-writer.js";
+import { BatchedWriter, syncAheadBytes } from "../lib/batched-writer.js";
 import { errnoCode } from "../lib/errors.js";
 import { isUploadId } from "./names.js";
 import { registryError } from "./registry-errors.js";
@@ -134,7 +134,8 @@ export class FileUploadSessions implements UploadSessions {
       }
       const running = await this.#runningHash(id, st.offset);
       const fh = await open(this.#data(id), "a");
-      const out = new BatchedWriter(fh);
+      // commitFile's fsync at finish then finds most of a large upload written back already.
+      const out = new BatchedWriter(fh, { syncEveryBytes: syncAheadBytes });
       let taken = 0;
       let overflow = false;
       try {

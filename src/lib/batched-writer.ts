@@ -3,6 +3,9 @@ import type { FileHandle } from "node:fs/promises";
 /** Bytes gathered before one write: large enough to amortize a syscall and a promise round trip per 16–64 KiB socket chunk. */
 export const defaultBatchBytes = 1 << 20;
 
+/** For `syncEveryBytes` of files that get an fsync at the end: large enough that the syncs cost little, small enough that the last one has little to wait for. */
+export const syncAheadBytes = 16 << 20;
+
 /**
  * A partial batch waits at most this long: what a slow or stalled sender
  * sent reaches the file soon (an upload session's offset is its file's
@@ -16,6 +19,13 @@ const idleFlushMs = 20;
  * (a socket, a gunzip) is not paused for every write.
  *
  * A partial batch is written after a short pause too (see idleFlushMs).
+ *
+ * With `syncEveryBytes`, an `fdatasync` starts in the background each time
+ * that many bytes were written (one at a time), so the disk writes a large
+ * file back while it arrives and the caller's final `fsync` before its
+ * rename finds little left to do: that fsync is still what makes the file
+ * durable. A failed background sync is thrown like a failed write (Linux
+ * reports a writeback error to one fsync only, so it must not be dropped).
  *
  * `write` keeps the buffers it is given (no copy) until they are written:
  * callers must not reuse them, which chunks read off a stream never are (a
@@ -35,9 +45,14 @@ export class BatchedWriter {
   #written = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(fh: FileHandle, batchBytes = defaultBatchBytes) {
+  readonly #syncEveryBytes: number;
+  #sinceSync = 0;
+  #syncing: Promise<void> | undefined;
+
+  constructor(fh: FileHandle, opts: { batchBytes?: number; syncEveryBytes?: number } = {}) {
     this.#fh = fh;
-    this.#batchBytes = batchBytes;
+    this.#batchBytes = opts.batchBytes ?? defaultBatchBytes;
+    this.#syncEveryBytes = opts.syncEveryBytes ?? 0;
   }
 
   /** Bytes known to be in the file (written, not necessarily synced). */
@@ -59,7 +74,7 @@ export class BatchedWriter {
     this.#inFlight = this.#send();
   }
 
-  /** Writes everything queued and waits for it. */
+  /** Writes everything queued and waits for it (and for a background sync). */
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -68,6 +83,8 @@ export class BatchedWriter {
       this.#inFlight = this.#send();
       await this.#settle();
     }
+    await this.#syncing;
+    if (this.#error !== undefined) throw this.#error;
   }
 
   /** Waits until no batch is on its way. #inFlight stays set meanwhile, so the idle timer cannot start a second, out-of-order write. */
@@ -100,11 +117,22 @@ export class BatchedWriter {
       while (bufs.length > 0) {
         let n = (await this.#fh.writev(bufs)).bytesWritten;
         this.#written += n;
+        this.#sinceSync += n;
         while (bufs.length > 0 && n >= bufs[0]!.length) n -= bufs.shift()!.length;
         if (n > 0) bufs = [bufs[0]!.subarray(n), ...bufs.slice(1)];
       }
+      if (this.#syncEveryBytes > 0 && this.#sinceSync >= this.#syncEveryBytes && !this.#syncing) {
+        this.#sinceSync = 0;
+        this.#syncing = this.#fh.datasync().then(
+          () => void (this.#syncing = undefined),
+          (err: unknown) => {
+            this.#error ??= err;
+            this.#syncing = undefined;
+          },
+        );
+      }
     } catch (err) {
-      this.#error = err;
+      this.#error ??= err;
     }
   }
 }
