@@ -217,6 +217,8 @@ export interface WharfSideOptions {
   dropNodeExtraCaCerts: boolean;
   /** Bridge networking on a bridge, subnets and chains of this run's own (`--bridge none` when absent). */
   network?: WharfNetwork;
+  /** More `wharf daemon` arguments (e.g. `--insecure-registry`), after the ones above. */
+  args?: string[];
 }
 
 /** `wharf daemon --bridge --bip --default-address-pool --iptables-chain-prefix`. */
@@ -260,6 +262,7 @@ export class WharfSide extends EngineSide {
     const n = this.#opts.network;
     if (n) args.push("--bridge", n.bridge, "--bip", n.bip, "--default-address-pool", `base=${n.pool},size=24`, "--iptables-chain-prefix", n.chainPrefix);
     else args.push("--bridge", "none", "--iptables-chain-prefix", this.#noBridgeChainPrefix);
+    args.push(...(this.#opts.args ?? []));
     this.spawnDaemon(process.execPath, args, this.#nodeEnv());
     await this.waitReady(30_000);
     const r = await this.cli(["load", "-i", busyboxTar]);
@@ -333,11 +336,14 @@ export class DockerSide extends EngineSide {
   #containerdPid = 0;
   #shimSocketsBefore = new Set<string>();
   readonly #network: DockerNetwork | undefined;
+  readonly #args: string[];
   #bridgeCreated = false;
 
-  constructor(root: string, opts: { network?: DockerNetwork } = {}) {
+  /** `args`: more `dockerd` arguments (e.g. `--insecure-registry`), after ours. */
+  constructor(root: string, opts: { network?: DockerNetwork; args?: string[] } = {}) {
     super(root, "docker", "docker.sock");
     this.#network = opts.network;
+    this.#args = opts.args ?? [];
   }
 
   get dataRoot(): string {
@@ -376,6 +382,7 @@ export class DockerSide extends EngineSide {
       "--pidfile", join(this.dir, "docker.pid"),
       ...net,
       "--storage-driver=overlay2",
+      ...this.#args,
     ]);
     await this.waitReady(60_000);
     for (const pid of await childrenOf(this.daemonPid)) {

@@ -179,3 +179,36 @@ export async function hostBusyMs(): Promise<number> {
   // USER_HZ is 100 on every Linux ABI Node runs on.
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 10;
 }
+
+/**
+ * CPU time (ms) used so far by `pid` and every live descendant (utime+stime
+ * of each, plus cutime+cstime: what their reaped children used), from
+ * /proc/<n>/stat. A daemon's helpers (dockerd's containerd, unpigz) count
+ * with it. 0 when `pid` is gone.
+ */
+export async function treeCpuMs(pid: number): Promise<number> {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const p of await allPids()) {
+    const text = await readFile(`/proc/${p}/stat`, "utf8").catch(() => undefined);
+    if (text === undefined) continue;
+    // Fields after comm (see procStat): [0] state, [1] ppid, [11..14] utime stime cutime cstime.
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    stats.set(p, { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+  }
+  if (!stats.has(pid)) return 0;
+  let ticks = 0;
+  const tree = new Set([pid]);
+  // /proc lists parents before children only mostly (PIDs wrap): repeat until nothing joins.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, s] of stats) {
+      if (!tree.has(p) && tree.has(s.ppid)) {
+        tree.add(p);
+        grew = true;
+      }
+    }
+  }
+  for (const p of tree) ticks += stats.get(p)!.ticks;
+  // USER_HZ is 100 (see hostBusyMs).
+  return ticks * 10;
+}

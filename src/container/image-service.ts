@@ -15,7 +15,7 @@ import {
   type ImageRecord,
   type ImageStore,
 } from "../image/index.js";
-import { chainIds, type Snapshotter } from "../snapshot/index.js";
+import { chainIds, type LayerSource, type Snapshotter } from "../snapshot/index.js";
 import type { BlobSources, RegistryClient, RegistryCredentials } from "../distribution/registry-client.js";
 import type { ProgressSink } from "../distribution/progress.js";
 import type { Platform } from "../distribution/platform.js";
@@ -181,7 +181,7 @@ export class ImageService {
       client: registry.client,
       images: this.#images,
       sources: registry.sources,
-      unpack: (image) => this.#unpack(image),
+      unpack: (image) => this.#unpack(image), unpackLayer: (parents, layer) => this.#unpackLayer(parents, layer),
       ...opts,
     });
     this.#events.emit("image", "pull", result.image.id, { name: familiarString(result.reference) });
@@ -192,7 +192,7 @@ export class ImageService {
   async pullAllTags(name: string, opts: TransferOptions & { platform?: Platform } = {}): Promise<ImageRecord[]> {
     const { pullAllTags } = await import("../distribution/pull.js");
     const registry = this.#requireRegistry();
-    const results = await pullAllTags(name, { client: registry.client, images: this.#images, sources: registry.sources, unpack: (image) => this.#unpack(image), ...opts });
+    const results = await pullAllTags(name, { client: registry.client, images: this.#images, sources: registry.sources, unpack: (image) => this.#unpack(image), unpackLayer: (parents, layer) => this.#unpackLayer(parents, layer), ...opts });
     for (const r of results) this.#events.emit("image", "pull", r.image.id, { name: familiarString(r.reference) });
     return results.map((r) => r.image);
   }
@@ -263,6 +263,10 @@ export class ImageService {
     } finally {
       if (pause) await containers.unpause(record.id).catch(() => undefined);
     }
+  }
+
+  async #unpackLayer(parents: readonly string[], layer: LayerSource): Promise<void> {
+    await this.#snapshotter.prepareLayer(parents, layer);
   }
 
   async #unpack(image: ImageRecord): Promise<void> {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { InvalidArgumentError, NotFoundError, errnoCode } from "../lib/errors.js";
 import { fsyncDir } from "../lib/atomic-file.js";
+import { BatchedWriter, syncAheadBytes } from "../lib/batched-writer.js";
 import type { BlobInfo, ContentStore, Digest, ExpectedBlob } from "./content-store.js";
 import { assertDigest, digestHex } from "./digest.js";
 import { DigestMismatchError, SizeMismatchError } from "./ingest-errors.js";
@@ -109,18 +110,21 @@ export class LocalContentStore implements ContentStore {
     const hash = createHash("sha256");
     let size = 0;
     const fh = await open(tmp, "wx", 0o444);
+    // The fsync before the rename below then finds most of a large blob written back already.
+    const out = new BatchedWriter(fh, { syncEveryBytes: syncAheadBytes });
     let committed = false;
     try {
       try {
         for await (const chunk of stream) {
-          const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+          const buf = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
           size += buf.length;
           if (expected?.size !== undefined && size > expected.size) {
             throw new SizeMismatchError(expected.size, `blob size mismatch: more than the expected ${expected.size} bytes`);
           }
           hash.update(buf);
-          await fh.write(buf);
+          await out.write(buf);
         }
+        await out.flush();
         const digest = `sha256:${hash.digest("hex")}`;
         if (expected?.size !== undefined && size !== expected.size) {
           throw new SizeMismatchError(expected.size, `blob size mismatch: got ${size} bytes, expected ${expected.size}`);

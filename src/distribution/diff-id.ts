@@ -10,14 +10,23 @@ import { InvalidArgumentError } from "../lib/errors.js";
  * compressed bytes stream past, so a pull does not read and gunzip every
  * layer a second time after downloading it. Feed every chunk in order with
  * `update` (it waits when gunzip falls behind), then `digest()`.
+ *
+ * Given the blob's own digest (which the content store verifies as it
+ * ingests the same bytes), an uncompressed layer is not hashed again: its
+ * diffID is that digest.
  */
 export class DiffIdHasher {
   readonly #hash = createHash("sha256");
+  readonly #blobDigest: Digest | undefined;
   #size = 0;
   #gunzip: Gunzip | undefined;
   #decided = false;
   #head = Buffer.alloc(0);
   #error: unknown;
+
+  constructor(opts: { blobDigest?: Digest } = {}) {
+    this.#blobDigest = opts.blobDigest;
+  }
 
   async update(chunk: Buffer): Promise<void> {
     if (!this.#decided) {
@@ -40,6 +49,7 @@ export class DiffIdHasher {
       });
     }
     if (this.#error !== undefined) throw this.#error;
+    if (!this.#gunzip && this.#blobDigest !== undefined) return { diffId: this.#blobDigest, size: this.#size };
     return { diffId: `sha256:${this.#hash.digest("hex")}`, size: this.#size };
   }
 
@@ -64,7 +74,7 @@ export class DiffIdHasher {
   async #feed(chunk: Buffer): Promise<void> {
     if (this.#error !== undefined) throw this.#error;
     if (!this.#gunzip) {
-      this.#hash.update(chunk);
+      if (this.#blobDigest === undefined) this.#hash.update(chunk);
       this.#size += chunk.length;
       return;
     }

@@ -27,7 +27,8 @@ const manifestAccept = [MediaTypes.dockerManifest, MediaTypes.dockerManifestList
 const maxManifestBytes = 4 << 20;
 const maxSmallBody = 1 << 20;
 
-type Body = Buffer | Readable | undefined;
+/** A list of buffers is sent one after the other, so a chunk gathered from a stream is never copied into one. */
+type Body = Buffer | Buffer[] | Readable | undefined;
 
 interface SendOptions {
   headers?: OutgoingHttpHeaders;
@@ -166,7 +167,10 @@ export class HttpRegistryClient implements RegistryClient {
       req.on("error", reject);
       if (body === undefined) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
-      else {
+      else if (Array.isArray(body)) {
+        for (const b of body) req.write(b);
+        req.end();
+      } else {
         body.on("error", (err) => req.destroy(err));
         body.pipe(req);
       }
@@ -555,38 +559,48 @@ class HttpSession implements RegistrySession {
     let location = await this.#startUpload(opts.signal);
     const source = (await open(0))[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const reader = new ChunkReader(source);
+    const chunkSize = this.#opts.chunkSize;
     let offset = 0;
+    // The next chunk is read off the file while this one is on the wire.
+    let ahead: Promise<Buffer[]> | undefined = reader.read(Math.min(chunkSize, size));
     try {
       while (offset < size) {
-        let chunk = await reader.read(Math.min(this.#opts.chunkSize, size - offset));
-        if (chunk.length === 0) throw new InvalidArgumentError(`blob ${digest} ended after ${offset} of ${size} bytes`);
+        let chunk = await ahead!;
+        let length = byteLength(chunk);
+        if (length === 0) throw new InvalidArgumentError(`blob ${digest} ended after ${offset} of ${size} bytes`);
+        const end = offset + length;
+        ahead = end < size ? reader.read(Math.min(chunkSize, size - end)) : undefined;
+        // A read failure surfaces when its chunk's turn comes, not as an unhandled rejection.
+        ahead?.catch(() => undefined);
         for (;;) {
           const what = `PATCH ${location.origin}${location.pathname}`;
           try {
             const body = chunk;
             const res = await this.#send("PATCH", location, {
               signal: opts.signal,
-              headers: { "Content-Type": "application/octet-stream", "Content-Range": `${offset}-${offset + body.length - 1}`, "Content-Length": body.length },
+              headers: { "Content-Type": "application/octet-stream", "Content-Range": `${offset}-${offset + length - 1}`, "Content-Length": length },
               body: () => body,
             });
             await this.#expect(res, [202], what);
             res.resume();
             if (res.headers.location) location = new URL(res.headers.location, location);
-            offset += body.length;
+            offset += length;
             opts.onProgress?.(offset);
             break;
           } catch (err) {
             if (!isTransient(err) || ++failures >= attempts) throw finalError(err, what, failures);
             await this.#backoff(failures, opts.signal);
             const received = await this.#uploadOffset(location, opts.signal);
-            if (received < offset || received > offset + chunk.length) throw finalError(err, `${what} (the registry has ${received} bytes, we sent ${offset})`, failures);
-            chunk = chunk.subarray(received - offset);
+            if (received < offset || received > offset + length) throw finalError(err, `${what} (the registry has ${received} bytes, we sent ${offset})`, failures);
+            chunk = dropBytes(chunk, received - offset);
+            length -= received - offset;
             offset = received;
-            if (chunk.length === 0) break;
+            if (length === 0) break;
           }
         }
       }
     } finally {
+      await ahead?.catch(() => undefined);
       await source.return?.();
     }
     location.searchParams.set("digest", digest);
@@ -605,19 +619,25 @@ class HttpSession implements RegistrySession {
   }
 }
 
-/** Reads exact-size chunks off a byte iterator, keeping what is left over. */
+/** Reads exact-size chunks off a byte iterator as lists of the buffers it yields (no copy), keeping what is left over. */
 class ChunkReader {
   readonly #it: AsyncIterator<Buffer>;
-  #rest: Buffer = Buffer.alloc(0);
+  #rest: Buffer | undefined;
   #done = false;
 
   constructor(it: AsyncIterator<Buffer>) {
     this.#it = it;
   }
 
-  async read(n: number): Promise<Buffer> {
-    const parts: Buffer[] = [this.#rest];
-    let have = this.#rest.length;
+  /** `n` bytes, or fewer at the end of the data. */
+  async read(n: number): Promise<Buffer[]> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    if (this.#rest) {
+      parts.push(this.#rest);
+      have = this.#rest.length;
+      this.#rest = undefined;
+    }
     while (have < n && !this.#done) {
       const r = await this.#it.next();
       if (r.done) {
@@ -628,10 +648,32 @@ class ChunkReader {
       parts.push(b);
       have += b.length;
     }
-    const all = Buffer.concat(parts);
-    this.#rest = all.subarray(Math.min(n, all.length));
-    return all.subarray(0, Math.min(n, all.length));
+    if (have > n) {
+      const last = parts.pop()!;
+      const keep = last.length - (have - n);
+      parts.push(last.subarray(0, keep));
+      this.#rest = last.subarray(keep);
+    }
+    return parts;
   }
+}
+
+function byteLength(parts: Buffer[]): number {
+  return parts.reduce((n, b) => n + b.length, 0);
+}
+
+/** `parts` without its first `n` bytes. */
+function dropBytes(parts: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of parts) {
+    if (n >= b.length) {
+      n -= b.length;
+      continue;
+    }
+    out.push(n > 0 ? b.subarray(n) : b);
+    n = 0;
+  }
+  return out;
 }
 
 function counting(stream: Readable, start: number, onProgress: UploadProgress | undefined): Readable {

@@ -1,3 +1,4 @@
+import { PassThrough } from "node:stream";
 import type { ContentStore, Digest } from "../content/content-store.js";
 import { isDigest } from "../content/digest.js";
 import { InvalidArgumentError, NotFoundError, UnauthorizedError, UnavailableError, isWharfError } from "../lib/errors.js";
@@ -5,6 +6,7 @@ import type { ImageRecord, ImageStore, LayerDescriptor } from "../image/image-st
 import { describeLayerBlob } from "../image/layer-blob.js";
 import { MediaTypes } from "../image/media-types.js";
 import { familiarString, formatReference, withDefaultTag, type Reference } from "../image/reference.js";
+import type { LayerSource } from "../snapshot/snapshotter.js";
 import { parseRemoteReference } from "./registry-endpoint.js";
 import { noBlobSources } from "./blob-sources.js";
 import { indexTypes, manifestTypes } from "./manifests.js";
@@ -34,6 +36,14 @@ export interface PullOptions {
   readonly signal?: AbortSignal;
   /** Unpacks the image before it is tagged (the image service hands the snapshotter in here). */
   readonly unpack?: (image: ImageRecord) => Promise<void>;
+  /**
+   * Unpacks a layer (on top of the layers with diffIDs `parents`) from its
+   * bytes as they download, so the disk writes the layer's files while the
+   * blob still arrives instead of after it; the unpacked layer is kept only
+   * once `layer.verified` resolves (digest and diffID checked). `unpack`
+   * then finds it done.
+   */
+  readonly unpackLayer?: (parents: readonly string[], layer: LayerSource) => Promise<void>;
   /** Layers downloaded at once (default 3, as dockerd's `max-concurrent-downloads`). */
   readonly concurrency?: number;
 }
@@ -133,13 +143,21 @@ export async function pullImage(reference: string | Reference, o: PullOptions): 
 
     const descriptors = await runLimited(layers.map((l, i) => ({ l, i })), concurrency, o.signal, async ({ l, i }, signal) => {
       const id = shortDigest(l.digest);
-      const fetched = present[i] ? undefined : await download(content, session, l, id, progress, signal);
-      const desc: Pick<LayerDescriptor, "diffId" | "uncompressedSize"> = fetched
-        ? { diffId: fetched.diffId, uncompressedSize: fetched.size }
-        : (known.get(l.digest) ?? (await describeLayerBlob(content, l.digest, l.mediaType)));
-      if (desc.diffId !== diffIds[i]) {
-        throw new InvalidArgumentError(`layer ${l.digest} is corrupt: its content hashes to ${desc.diffId}, the image config expects ${String(diffIds[i])}`);
+      const early = !present[i] && o.unpackLayer ? unpackWhileDownloading(o.unpackLayer, diffIds.slice(0, i).map(String), String(diffIds[i])) : undefined;
+      let desc: Pick<LayerDescriptor, "diffId" | "uncompressedSize">;
+      try {
+        const fetched = present[i] ? undefined : await download(content, session, l, id, progress, signal, early?.tee);
+        desc = fetched
+          ? { diffId: fetched.diffId, uncompressedSize: fetched.size }
+          : (known.get(l.digest) ?? (await describeLayerBlob(content, l.digest, l.mediaType)));
+        if (desc.diffId !== diffIds[i]) {
+          throw new InvalidArgumentError(`layer ${l.digest} is corrupt: its content hashes to ${desc.diffId}, the image config expects ${String(diffIds[i])}`);
+        }
+      } catch (err) {
+        await early?.fail(err);
+        throw err;
       }
+      await early?.succeed();
       if (!present[i]) progress(layerStatus(id, "Download complete"));
       const layer: LayerDescriptor = { digest: l.digest, diffId: desc.diffId, size: l.size, mediaType: l.mediaType };
       if (desc.uncompressedSize !== undefined) layer.uncompressedSize = desc.uncompressedSize;
@@ -169,23 +187,75 @@ export async function pullImage(reference: string | Reference, o: PullOptions): 
   });
 }
 
-/** Downloads one layer into the content store (digest and size checked there) and returns its diffID, computed on the way. */
-async function download(content: ContentStore, session: RegistrySession, l: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal): Promise<{ diffId: Digest; size: number }> {
+/** A layer's unpacking fed from its download: `tee` gets the bytes, then `succeed` or `fail` settles it. */
+interface EarlyUnpack {
+  readonly tee: PassThrough;
+  /** The bytes are verified: the unpacked layer may be kept. Throws what unpacking threw. */
+  succeed(): Promise<void>;
+  /** The download or its checks failed: nothing is kept. Never throws. */
+  fail(err: unknown): Promise<void>;
+}
+
+function unpackWhileDownloading(unpackLayer: NonNullable<PullOptions["unpackLayer"]>, parents: string[], diffId: string): EarlyUnpack {
+  // A few MiB of slack, then the download waits for the disk (see feed).
+  const tee = new PassThrough({ highWaterMark: 4 << 20 });
+  tee.on("error", () => undefined);
+  let settle!: { resolve: () => void; reject: (err: unknown) => void };
+  const verified = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  verified.catch(() => undefined);
+  const done = unpackLayer(parents, { diffId, open: async () => tee, verified });
+  done.catch(() => undefined);
+  return {
+    tee,
+    async succeed() {
+      settle.resolve();
+      await done;
+    },
+    async fail(err) {
+      settle.reject(err);
+      tee.destroy();
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+/** Writes to the unpacking side, waiting while it is behind; once it stopped reading (done or failed), drops the bytes. */
+async function feed(tee: PassThrough, chunk: Buffer): Promise<void> {
+  if (tee.destroyed || tee.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const go = () => {
+      tee.off("drain", go);
+      tee.off("close", go);
+      resolve();
+    };
+    tee.on("drain", go);
+    tee.on("close", go);
+  });
+}
+
+/**
+ * Downloads one layer into the content store (digest and size checked there) and returns its diffID, computed on the way.
+ * With `tee`, every byte also goes there, and `tee` ends once the blob is stored.
+ */
+async function download(content: ContentStore, session: RegistrySession, l: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal, tee?: PassThrough): Promise<{ diffId: Digest; size: number }> {
   const report = throttled(progress);
   const { stream } = await session.openBlob(l.digest, { size: l.size, signal });
-  const diff = new DiffIdHasher();
+  const diff = new DiffIdHasher({ blobDigest: l.digest });
   let received = 0;
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of stream) {
       received += (chunk as Buffer).length;
       await diff.update(chunk as Buffer);
+      if (tee) await feed(tee, chunk as Buffer);
       report(id, "Downloading", received, l.size);
       yield chunk as Buffer;
     }
     progress(layerStatus(id, "Verifying Checksum"));
   }
   await content.ingest(counted(), { digest: l.digest, size: l.size });
-  return diff.digest();
+  const result = await diff.digest();
+  tee?.end();
+  return result;
 }
 
 function checkDescriptor(d: unknown, where: string): Descriptor {

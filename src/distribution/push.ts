@@ -73,9 +73,11 @@ export async function pushImage(reference: string | Reference, o: PushOptions): 
   const seen = new Set<string>();
   const unique = layers.filter((l) => !seen.has(l.digest) && seen.add(l.digest));
   unique.forEach((l) => progress(layerStatus(shortDigest(l.diffId), "Preparing")));
-  unique.slice(concurrency).forEach((l) => progress(layerStatus(shortDigest(l.diffId), "Waiting")));
+  // Biggest first: the small layers then go up beside the big one instead of before it, with the big one alone at the end.
+  const bySize = [...unique].sort((a, b) => b.size - a.size);
+  bySize.slice(concurrency).forEach((l) => progress(layerStatus(shortDigest(l.diffId), "Waiting")));
 
-  await runLimited(unique, concurrency, o.signal, (l, signal) => pushLayer(session, l, mountFrom(l.digest).filter((s) => candidates.includes(s)), progress, signal, o.images));
+  await runLimited(bySize, concurrency, o.signal, (l, signal) => pushLayer(session, l, mountFrom(l.digest).filter((s) => candidates.includes(s)), progress, signal, o.images));
 
   const configInfo = await content.info(image.id);
   if (!(await session.statBlob(image.id))) {

@@ -157,6 +157,14 @@ test("diffID while downloading: gzip'd and plain layers, any chunking; bad gzip 
     }
     assert.deepEqual(await h.digest(), { diffId: want, size: data.length });
   }
+  // With the blob's digest, a plain layer's diffID is that digest (not hashed twice); a gzip'd one is still computed.
+  const blobDigest = `sha256:${"0".repeat(64)}`;
+  const plain = new DiffIdHasher({ blobDigest });
+  await plain.update(data);
+  assert.deepEqual(await plain.digest(), { diffId: blobDigest, size: data.length });
+  const gzipped = new DiffIdHasher({ blobDigest });
+  await gzipped.update(gzipSync(data));
+  assert.deepEqual(await gzipped.digest(), { diffId: want, size: data.length });
   const tiny = new DiffIdHasher();
   await tiny.update(Buffer.from("ab"));
   assert.deepEqual(await tiny.digest(), { diffId: `sha256:${createHash("sha256").update("ab").digest("hex")}`, size: 2 });

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promis
 import { join } from "node:path";
 import type { BlobInfo, Digest } from "../content/content-store.js";
 import { fsyncDir, writeFileAtomic } from "../lib/atomic-file.js";
+import { BatchedWriter, syncAheadBytes } from "../lib/batched-writer.js";
 import { errnoCode } from "../lib/errors.js";
 import { isUploadId } from "./names.js";
 import { registryError } from "./registry-errors.js";
@@ -133,34 +134,40 @@ export class FileUploadSessions implements UploadSessions {
       }
       const running = await this.#runningHash(id, st.offset);
       const fh = await open(this.#data(id), "a");
-      let written = 0;
+      // commitFile's fsync at finish then finds most of a large upload written back already.
+      const out = new BatchedWriter(fh, { syncEveryBytes: syncAheadBytes });
+      let taken = 0;
       let overflow = false;
       try {
         for await (const chunk of body) {
           let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-          if (opts.limit !== undefined && written + buf.length > opts.limit) {
+          if (opts.limit !== undefined && taken + buf.length > opts.limit) {
             // Keep reading (and dropping) the rest: breaking out would destroy the socket before we can answer.
             overflow = true;
-            buf = buf.subarray(0, Math.max(0, opts.limit - written));
+            buf = buf.subarray(0, Math.max(0, opts.limit - taken));
           }
           if (buf.length === 0) continue;
-          try {
-            await fh.write(buf);
-          } catch (err) {
-            this.#hashes.delete(id);
-            throw err;
-          }
           running.hash.update(buf);
           running.offset += buf.length;
-          written += buf.length;
+          taken += buf.length;
+          await out.write(buf);
         }
       } finally {
-        await fh.close();
+        // What arrived before a stream error stays appended: the client resumes after it.
+        try {
+          await out.flush();
+        } catch (err) {
+          // The file may hold part of a batch: the next append rebuilds the hash from it.
+          this.#hashes.delete(id);
+          throw err;
+        } finally {
+          await fh.close();
+        }
       }
       if (overflow) {
         throw registryError("BLOB_UPLOAD_INVALID", `the chunk is longer than its Content-Range (${opts.limit} bytes); ${opts.limit} kept`);
       }
-      return { id, repository, offset: st.offset + written };
+      return { id, repository, offset: st.offset + taken };
     });
   }
 

@@ -196,6 +196,30 @@ describe("OverlaySnapshotter", () => {
     assert.deepEqual(names.filter((n) => n.startsWith(".tmp-")), []);
   });
 
+  it("prepareLayer keeps a layer unpacked from arriving bytes only once they are verified", async () => {
+    const base = await layer([{ header: { name: "b" }, body: "b" }]);
+    const good = await layer([{ header: { name: "g" }, body: "g" }]);
+    let verify!: () => void;
+    const verified = new Promise<void>((resolve) => (verify = resolve));
+    const pending = snap.prepareLayer([base.diffId], { ...good, verified });
+    const dir = join(root, "layers", chainIds([base.diffId, good.diffId])[1]!.slice(7));
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(stat(dir), /ENOENT/);
+    verify();
+    assert.equal(await pending, join(dir, "fs"));
+    assert.equal(await readFile(join(dir, "fs", "g"), "utf8"), "g");
+    assert.equal(base.opened, 0);
+
+    const bad = await layer([{ header: { name: "unverified" }, body: "u" }]);
+    const mismatch = Promise.reject(new InvalidArgumentError("digest mismatch"));
+    // Awaited only once the tar is unpacked: mark it handled now, as pull does.
+    mismatch.catch(() => undefined);
+    await assert.rejects(snap.prepareLayer([], { ...bad, verified: mismatch }), /digest mismatch/);
+    const names = await readdir(join(root, "layers"));
+    assert.ok(!names.includes(bad.diffId.slice(7)));
+    assert.deepEqual(names.filter((n) => n.startsWith(".tmp-")), []);
+  });
+
   it("validates ids and prunes unused layers", async () => {
     await assert.rejects(snap.createRw("../x", []), InvalidArgumentError);
     await assert.rejects(snap.createRw("a/b", []), InvalidArgumentError);

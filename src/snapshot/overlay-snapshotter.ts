@@ -74,6 +74,10 @@ export class OverlaySnapshotter implements Snapshotter {
     return dirs;
   }
 
+  prepareLayer(parents: readonly string[], layer: LayerSource): Promise<string> {
+    return this.#ensureLayer(chainIds([...parents, layer.diffId]).at(-1)!, layer);
+  }
+
   #ensureLayer(chainId: string, layer: LayerSource): Promise<string> {
     const inflight = this.#unpacking.get(chainId);
     if (inflight) return inflight;
@@ -89,7 +93,13 @@ export class OverlaySnapshotter implements Snapshotter {
     const tmp = join(this.#root, "layers", `.tmp-${hex}-${randomBytes(6).toString("hex")}`);
     await mkdir(join(tmp, "fs"), { recursive: true, mode: 0o755 });
     try {
-      await unpackLayer(await layer.open(), join(tmp, "fs"));
+      const source = await layer.open();
+      await unpackLayer(source, join(tmp, "fs"));
+      if (layer.verified) {
+        // Bytes past the tar's end still have to reach the verifier, or it never finishes.
+        source.resume();
+        await layer.verified;
+      }
       await writeJsonAtomic(join(tmp, "meta.json"), { chainId, diffId: layer.diffId });
       try {
         await rename(tmp, final);

@@ -24,6 +24,12 @@ import type { Readable } from "node:stream";
 export interface LayerSource {
   readonly diffId: string;
   open(): Promise<Readable>;
+  /**
+   * For bytes still arriving (a layer unpacked while it downloads): resolves
+   * once they are known good (digest and diffID checked). The unpacked layer
+   * becomes visible only then; when it rejects, nothing is kept.
+   */
+  readonly verified?: Promise<void>;
 }
 
 export interface RwPaths {
@@ -41,6 +47,13 @@ export interface Snapshotter {
    * tar that is malformed or tries to escape its directory.
    */
   prepareImage(layers: readonly LayerSource[]): Promise<string[]>;
+  /**
+   * Make sure the layer `layer` on top of the layers with diffIDs `parents`
+   * (bottom first) is unpacked, and return its directory; the parents need
+   * not be unpacked. What `prepareImage` does for one layer, so layers can
+   * be unpacked as each arrives, in any order.
+   */
+  prepareLayer(parents: readonly string[], layer: LayerSource): Promise<string>;
   /**
    * Create the writable layer of `id` on top of `lowerDirs` (bottom first, as
    * `prepareImage` returns them; `[]` for an empty root, e.g. `FROM scratch`).
