@@ -515,3 +515,16 @@ export class CgroupParents {
     return this.#created;
   }
 }
+
+/**
+ * How `wharf` starts here (`bundle, code cache …` or `ESM build`), from
+ * bin/wharf.js's WHARF_DEBUG_STARTUP line: a checkout where only tsc ran
+ * since the last bundle starts from the slower ESM build, which a CLI
+ * timing should say.
+ */
+export async function wharfCliStartup(): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, WHARF_DEBUG_STARTUP: "1" };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const r = await execFileP(process.execPath, [wharfBin, "--version"], { env }).catch((err: { stderr?: string }) => ({ stderr: err.stderr ?? "" }));
+  return /wharf: startup: (.*)/.exec(r.stderr)?.[1] ?? "?";
+}

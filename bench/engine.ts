@@ -47,7 +47,7 @@ import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from "../src/lib/errors.js";
-import { CgroupParents, DockerSide, dockerBin, EngineSide, ensureDockerd, repoRoot, WharfSide } from "./engine-sides.js";
+import { CgroupParents, DockerSide, dockerBin, EngineSide, ensureDockerd, repoRoot, WharfSide, wharfCliStartup } from "./engine-sides.js";
 import { openNetRun } from "./net-run.js";
 import { hostBusyMs, median, sleep, unmountUnder, versionOf, vmRssKb } from "./proc-tools.js";
 import { metOf, printTable, ratioOf, type Row } from "./report.js";
@@ -228,6 +228,7 @@ async function main(): Promise<void> {
       conmon: await versionOf("conmon", ["--version"]),
       dockerCli: `${dockerBin}: ${await versionOf(dockerBin, ["--version"])}`,
       wharfCommit: await versionOf("git", ["-C", repoRoot, "rev-parse", "--short", "HEAD"]),
+      wharfCliStart: await wharfCliStartup(),
     };
     log(`temp root ${root}`);
     log("starting dockerd (with its own containerd) and loading busybox.tar");
@@ -272,7 +273,7 @@ async function main(): Promise<void> {
 
     const header = [
       `Wharf engine benchmark — ${new Date().toISOString()}`,
-      `node ${versions.node}, kernel ${versions.kernel}, ${versions.cpus} CPUs; ${versions.dockerd}; ${versions.containerd}; ${versions.runc}; ${versions.conmon}; docker CLI ${versions.dockerCli}; wharf ${versions.wharfCommit}`,
+      `node ${versions.node}, kernel ${versions.kernel}, ${versions.cpus} CPUs; ${versions.dockerd}; ${versions.containerd}; ${versions.runc}; ${versions.conmon}; docker CLI ${versions.dockerCli}; wharf ${versions.wharfCommit} (CLI from the ${versions.wharfCliStart})`,
       NETWORK_NOTE,
       DROP_CA
         ? "Node env: NODE_EXTRA_CA_CERTS (set in this environment) is removed for wharf's CLI and daemon: Node 20 parses that bundle at every process start (--keep-node-extra-ca-certs keeps it)."
