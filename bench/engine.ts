@@ -7,7 +7,7 @@
  *   node dist/bench/engine.js [--reps 15] [--warmup 3] [--batch 50]
  *                             [--batch-reps 3] [--settle-ms 5000]
  *                             [--wharf-log-level info] [--keep-node-extra-ca-certs]
- *                             [--network none|bridge]
+ *                             [--network bridge|none]
  *
  * Needs root, `scripts/setup.sh` done, and `dockerd`: when it is missing this
  * script runs `apt-get install -y docker.io` itself (with RUNLEVEL=1 so the
@@ -26,12 +26,12 @@
  * --keep-node-extra-ca-certs: Node 20 parses that bundle at every start,
  * which is not the engine's cost; the header says which way it ran.
  *
- * --network none (default): containers on both sides get a loopback-only
- * network namespace (dockerd --bridge=none --iptables=false, wharf --bridge
- * none). --network bridge: both run bridge networking as out of the box
- * (veth, IPAM, iptables) on a bridge and subnet of this run's own
- * (net-run.ts), and the host's iptables, links and mounts are checked to be
- * as before after the run.
+ * --network bridge (default): both run bridge networking as out of the box
+ * (veth, IPAM, iptables) — what `docker run` gives a container — on a bridge
+ * and subnet of this run's own (net-run.ts), and the host's iptables, links
+ * and mounts are checked to be as before after the run. --network none:
+ * containers on both sides get a loopback-only network namespace (dockerd
+ * --bridge=none --iptables=false, wharf --bridge none).
  *
  * Prints a table and writes it as JSON to .bench/engine.json; daemon logs go
  * to .bench/engine-{wharf,dockerd}.log.
@@ -61,10 +61,10 @@ const { values: opt } = parseArgs({
     "settle-ms": { type: "string", default: "5000" },
     "wharf-log-level": { type: "string", default: "info" },
     "keep-node-extra-ca-certs": { type: "boolean", default: false },
-    network: { type: "string", default: "none" },
+    network: { type: "string", default: "bridge" },
   },
 });
-if (opt.network !== "none" && opt.network !== "bridge") throw new InvalidArgumentError(`--network: want none or bridge, got ${opt.network}`);
+if (opt.network !== "none" && opt.network !== "bridge") throw new InvalidArgumentError(`--network: want bridge or none, got ${opt.network}`);
 const BRIDGE = opt.network === "bridge";
 const REPS = Number(opt.reps);
 const WARMUP = Number(opt.warmup);
