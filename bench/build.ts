@@ -54,6 +54,7 @@ import { parseArgs, promisify } from "node:util";
 import { FailedPreconditionError, InternalError } from "../src/lib/errors.js";
 import { CgroupParents, DockerSide, dockerBin, type EngineSide, repoRoot, WharfSide, wharfBin } from "./engine-sides.js";
 import { commandExists, median, pidsMentioning, sleep, unmountUnder, versionOf } from "./proc-tools.js";
+import { cleanupOnSignals, runBench } from "./bench-main.js";
 
 const execFileP = promisify(execFile);
 
@@ -512,12 +513,7 @@ async function main(): Promise<void> {
       notes.push(`after cleanup: ${pids.length} process(es) and ${mounts} mount(s) mention ${root}; dir removed`);
       for (const n of notes) log(`cleanup: ${n}`);
     })());
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => {
-      log(`${sig}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
+  cleanupOnSignals(cleanup, log);
 
   try {
     const versions = {
@@ -712,7 +708,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exitCode = 1;
-});
+runBench(main, log);

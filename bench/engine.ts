@@ -51,6 +51,7 @@ import { CgroupParents, DockerSide, dockerBin, EngineSide, ensureDockerd, repoRo
 import { openNetRun } from "./net-run.js";
 import { hostBusyMs, median, sleep, unmountUnder, versionOf, vmRssKb } from "./proc-tools.js";
 import { metOf, printTable, ratioOf, type Row } from "./report.js";
+import { cleanupOnSignals, runBench } from "./bench-main.js";
 
 const { values: opt } = parseArgs({
   options: {
@@ -192,12 +193,7 @@ async function isolatedRun(): Promise<Run> {
       for (const p of await cgroups.removeNew()) notes.push(`removed empty cgroup ${p}`);
       for (const n of notes) log(`cleanup: ${n}`);
     })());
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => {
-      log(`${sig}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
+  cleanupOnSignals(cleanup, log);
 
   return { root, wharf, docker, cleanup };
 }
@@ -320,7 +316,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exitCode = 1;
-});
+runBench(main, log);

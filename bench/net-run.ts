@@ -18,6 +18,7 @@ import { FailedPreconditionError, UnavailableError } from "../src/lib/errors.js"
 import { CgroupParents, DockerSide, repoRoot, subnetPrefixOf, WharfSide, type DockerNetwork, type WharfNetwork } from "./engine-sides.js";
 import { diffSnapshots, takeSnapshot, undoSince, type Snapshot } from "./iptables-snapshot.js";
 import { commandLine, hostBusyMs, pidsMentioning, sleep, unmountUnder } from "./proc-tools.js";
+import { cleanupOnSignals } from "./bench-main.js";
 
 const execFileP = promisify(execFile);
 
@@ -279,11 +280,6 @@ export async function openNetRun(o: NetRunOptions): Promise<NetRun> {
   };
   let cleaning: Promise<CleanupReport> | undefined;
   const cleanup = () => (cleaning ??= cleanupOnce());
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => {
-      log(`${sig}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
+  cleanupOnSignals(cleanup, log);
   return { root, net, wharf, docker, defer: (fn) => void deferred.push(fn), cleanup };
 }

@@ -70,6 +70,7 @@ import { dockerBin, ensureDockerd, repoRoot, subnetPrefixOf, type DockerSide, ty
 import { openNetRun, waitForOthers, waitForQuiet, type CleanupReport, type RunNet } from "./net-run.js";
 import { hostBusyMs, median, sleep, versionOf } from "./proc-tools.js";
 import { baselineRatioOf, metOf, printTable, ratioOf, type Row } from "./report.js";
+import { runBench } from "./bench-main.js";
 
 const { values: opt } = parseArgs({
   options: {
@@ -570,7 +571,4 @@ async function main(): Promise<void> {
   if (!report.clean) process.exitCode = 2;
 }
 
-main().catch((err) => {
-  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exitCode = 1;
-});
+runBench(main, log);

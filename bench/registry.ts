@@ -57,6 +57,7 @@ import { hostBusyMs, median, treeCpuMs, unmountUnder, versionOf } from "./proc-t
 import { buildBenchImage, type BenchImage } from "./registry-image.js";
 import { DockerRegistryProcess, dockerRegistryBin, freePort, WharfRegistryProcess, type RegistryServerProcess } from "./registry-servers.js";
 import { metOf, printTable, ratioOf, type Row } from "./report.js";
+import { cleanupOnSignals, runBench } from "./bench-main.js";
 
 const execFileP = promisify(execFile);
 
@@ -187,12 +188,7 @@ async function main(): Promise<void> {
       for (const p of await cgroups.removeNew()) notes.push(`removed empty cgroup ${p}`);
       for (const n of notes) log(`cleanup: ${n}`);
     })());
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => {
-      log(`${sig}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
+  cleanupOnSignals(cleanup, log);
 
   try {
     const versions = {
@@ -309,7 +305,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exitCode = 1;
-});
+runBench(main, log);

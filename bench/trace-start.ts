@@ -27,6 +27,7 @@ import { FailedPreconditionError, InternalError } from "../src/lib/errors.js";
 import { ensureDockerd, repoRoot, type EngineSide } from "./engine-sides.js";
 import { openNetRun, waitForOthers, waitForQuiet, type CleanupReport } from "./net-run.js";
 import { median, sleep } from "./proc-tools.js";
+import { runBench } from "./bench-main.js";
 
 const execFileP = promisify(execFile);
 
@@ -288,7 +289,4 @@ async function main(): Promise<void> {
   if (!report.clean) process.exitCode = 2;
 }
 
-main().catch((err) => {
-  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exitCode = 1;
-});
+runBench(main, log);
