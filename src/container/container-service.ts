@@ -583,6 +583,26 @@ export class ContainerService {
     await this.#locked(entry, () => this.#remove(entry, opts));
   }
 
+  /** `docker container prune`: removes the stopped containers `filter` accepts; their IDs and the bytes their writable layers held. */
+  async prune(filter: (record: ContainerRecord) => boolean = () => true): Promise<{ deleted: string[]; reclaimed: number }> {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const r of this.list()) {
+      if (r.state.Running || r.state.Restarting || !filter(r)) continue;
+      const size = await this.sizeRw(r.id).catch(() => 0);
+      try {
+        await this.remove(r.id, { force: false, volumes: false });
+      } catch (err) {
+        // Started or removed meanwhile: not stopped any more, or gone already (dockerd skips them too).
+        if (err instanceof ConflictError || err instanceof NotFoundError) continue;
+        throw err;
+      }
+      deleted.push(r.id);
+      reclaimed += size;
+    }
+    return { deleted, reclaimed };
+  }
+
   async #remove(entry: Entry, opts: { force: boolean; volumes: boolean }): Promise<void> {
     const { record } = entry;
     const { runtime, snapshotter, store, volumes } = this.#deps;

@@ -111,16 +111,7 @@ export function containerRoutes(router: Router, deps: ContainerRouteDeps): void 
 
   router.add("POST", "/containers/prune", async (ctx) => {
     const match = pruneMatcher(queryFilters(ctx.query), ["until", "label", "label!"]);
-    const deleted: string[] = [];
-    let reclaimed = 0;
-    for (const r of containers.list()) {
-      if (r.state.Running || r.state.Restarting) continue;
-      if (!match({ created: Date.parse(r.created), labels: r.config.Labels })) continue;
-      const size = await containers.sizeRw(r.id);
-      await containers.remove(r.id, { force: false, volumes: false });
-      deleted.push(r.id);
-      reclaimed += size;
-    }
+    const { deleted, reclaimed } = await containers.prune((r) => match({ created: Date.parse(r.created), labels: r.config.Labels }));
     sendJson(ctx.res!, 200, { ContainersDeleted: deleted, SpaceReclaimed: reclaimed });
   });
 
