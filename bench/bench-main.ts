@@ -1,4 +1,5 @@
-/** The start and the end every benchmark shares: its main, and Ctrl-C cleaning up first. */
+/** What every benchmark shares: its main, Ctrl-C cleaning up first, the host line of its header. */
+import { availableParallelism, release } from "node:os";
 
 /** On SIGINT, SIGTERM or SIGHUP: `cleanup()` (which must be safe to call twice), then exit 130. */
 export function cleanupOnSignals(cleanup: () => Promise<unknown>, log: (s: string) => void): void {
@@ -16,4 +17,9 @@ export function runBench(main: () => Promise<void>, log: (s: string) => void): v
     log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exitCode = 1;
   });
+}
+
+/** The host part of every benchmark's header: Node, kernel, CPUs. */
+export function hostVersions(): { node: string; kernel: string; cpus: number } {
+  return { node: process.version, kernel: release(), cpus: availableParallelism() };
 }

@@ -48,13 +48,13 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, loadavg, release } from "node:os";
+import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { FailedPreconditionError, InternalError } from "../src/lib/errors.js";
 import { CgroupParents, DockerSide, dockerBin, type EngineSide, repoRoot, WharfSide, wharfBin } from "./engine-sides.js";
 import { commandExists, median, pidsMentioning, sleep, unmountUnder, versionOf } from "./proc-tools.js";
-import { cleanupOnSignals, runBench } from "./bench-main.js";
+import { cleanupOnSignals, hostVersions, runBench } from "./bench-main.js";
 
 const execFileP = promisify(execFile);
 
@@ -517,9 +517,7 @@ async function main(): Promise<void> {
 
   try {
     const versions = {
-      node: process.version,
-      kernel: release(),
-      cpus: availableParallelism(),
+      ...hostVersions(),
       dockerd: await versionOf("dockerd", ["--version"]),
       containerd: await versionOf("containerd", ["--version"]),
       runc: await versionOf("runc", ["--version"]),

@@ -43,7 +43,6 @@
  * `umount -l` under the temp dir deepest first, and the temp dir itself.
  */
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from "../src/lib/errors.js";
@@ -51,7 +50,7 @@ import { CgroupParents, DockerSide, dockerBin, EngineSide, ensureDockerd, repoRo
 import { openNetRun } from "./net-run.js";
 import { hostBusyMs, median, sleep, unmountUnder, versionOf, vmRssKb } from "./proc-tools.js";
 import { metOf, printTable, ratioOf, type Row } from "./report.js";
-import { cleanupOnSignals, runBench } from "./bench-main.js";
+import { cleanupOnSignals, hostVersions, runBench } from "./bench-main.js";
 
 const { values: opt } = parseArgs({
   options: {
@@ -215,9 +214,7 @@ async function main(): Promise<void> {
 
   try {
     const versions = {
-      node: process.version,
-      kernel: release(),
-      cpus: availableParallelism(),
+      ...hostVersions(),
       dockerd: await versionOf("dockerd", ["--version"]),
       containerd: await versionOf("containerd", ["--version"]),
       runc: await versionOf("runc", ["--version"]),

@@ -62,7 +62,6 @@
  */
 import { writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
-import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FailedPreconditionError, InternalError, InvalidArgumentError, UnavailableError } from "../src/lib/errors.js";
@@ -70,7 +69,7 @@ import { dockerBin, ensureDockerd, repoRoot, subnetPrefixOf, type DockerSide, ty
 import { openNetRun, waitForOthers, waitForQuiet, type CleanupReport, type RunNet } from "./net-run.js";
 import { hostBusyMs, median, sleep, versionOf } from "./proc-tools.js";
 import { baselineRatioOf, metOf, printTable, ratioOf, type Row } from "./report.js";
-import { runBench } from "./bench-main.js";
+import { hostVersions, runBench } from "./bench-main.js";
 
 const { values: opt } = parseArgs({
   options: {
@@ -463,9 +462,7 @@ async function main(): Promise<void> {
   let report: CleanupReport;
   try {
     const versions = {
-      node: process.version,
-      kernel: release(),
-      cpus: availableParallelism(),
+      ...hostVersions(),
       dockerd: await versionOf("dockerd", ["--version"]),
       dockerProxy: await versionOf("docker-proxy", ["--version"]),
       containerd: await versionOf("containerd", ["--version"]),

@@ -47,7 +47,6 @@
  */
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from "../src/lib/errors.js";
@@ -57,7 +56,7 @@ import { hostBusyMs, median, treeCpuMs, unmountUnder, versionOf } from "./proc-t
 import { buildBenchImage, type BenchImage } from "./registry-image.js";
 import { DockerRegistryProcess, dockerRegistryBin, freePort, WharfRegistryProcess, type RegistryServerProcess } from "./registry-servers.js";
 import { metOf, printTable, ratioOf, type Row } from "./report.js";
-import { cleanupOnSignals, runBench } from "./bench-main.js";
+import { cleanupOnSignals, hostVersions, runBench } from "./bench-main.js";
 
 const execFileP = promisify(execFile);
 
@@ -192,9 +191,7 @@ async function main(): Promise<void> {
 
   try {
     const versions = {
-      node: process.version,
-      kernel: release(),
-      cpus: availableParallelism(),
+      ...hostVersions(),
       dockerd: CLIENTS.includes("docker") ? await versionOf("dockerd", ["--version"]) : "-",
       containerd: CLIENTS.includes("docker") ? await versionOf("containerd", ["--version"]) : "-",
       dockerCli: CLIENTS.includes("docker") ? `${dockerBin}: ${await versionOf(dockerBin, ["--version"])}` : "-",
