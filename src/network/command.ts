@@ -1,39 +1,17 @@
 /**
  * Running the host's network tools (`ip`, `iptables-restore`, `unshare`,
- * `nsenter`, `umount`): argv arrays only, never a shell, with optional stdin
- * (batches are fed on stdin so one process does many changes).
+ * `nsenter`, `umount`): argv arrays only, each word quoted, with optional stdin
+ * (batches are fed on stdin so one process does many changes). They start from
+ * the launcher's resident shells, not by forking the daemon (src/lib/launcher.ts).
  */
-import { spawn } from "node:child_process";
-import { InternalError, UnavailableError } from "../lib/errors.js";
+import { InternalError } from "../lib/errors.js";
+import { launcher, type LaunchResult } from "../lib/launcher.js";
 
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CommandResult = LaunchResult;
 
-/** Run to completion; never throws for a non-zero exit. */
+/** Run to completion; never throws for a non-zero exit (`UnavailableError` when `cmd` is missing). */
 export function runCommand(cmd: string, args: readonly string[], input?: string): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout!.on("data", (b: Buffer) => out.push(b));
-    child.stderr!.on("data", (b: Buffer) => err.push(b));
-    child.on("error", (e) => reject(new UnavailableError(`cannot run ${cmd}: ${e.message}`, { cause: e })));
-    child.on("close", (code, signal) =>
-      resolve({
-        code: code ?? (signal ? -1 : 0),
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      }),
-    );
-    if (input !== undefined) {
-      // EPIPE when the tool exits early is reported through its exit code.
-      child.stdin!.on("error", () => {});
-      child.stdin!.end(input);
-    }
-  });
+  return launcher.launch(cmd, args, input === undefined ? {} : { input });
 }
 
 /** Run and throw `InternalError` (with the tool's stderr) on a non-zero exit. */

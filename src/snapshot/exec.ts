@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
 import { InternalError } from "../lib/errors.js";
+import { launcher } from "../lib/launcher.js";
 
 export interface RunResult {
   stdout: string;
@@ -8,27 +8,23 @@ export interface RunResult {
 
 /**
  * Run a helper program (mount, umount, sh, getfattr, sync) with arguments
- * passed as an argv array — never through a shell string — and reject with an
+ * passed as an argv array (each word quoted, never interpreted) from the
+ * launcher's resident shells (src/lib/launcher.ts), and reject with an
  * `InternalError` carrying its stderr when it fails (unless `allowFailure`).
  */
-export function run(
+export async function run(
   file: string,
   args: readonly string[],
-  options: { cwd?: string; allowFailure?: boolean; maxBuffer?: number } = {},
+  options: { cwd?: string; allowFailure?: boolean } = {},
 ): Promise<RunResult & { code: number }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
-      { cwd: options.cwd, maxBuffer: options.maxBuffer ?? 64 << 20, encoding: "utf8", env: { ...process.env, LC_ALL: "C" } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : -1) : 0;
-        if (err && !options.allowFailure) {
-          reject(new InternalError(`${file} ${args.slice(0, 4).join(" ")}${args.length > 4 ? " …" : ""}: ${stderr.trim() || err.message}`, { cause: err }));
-          return;
-        }
-        resolve({ stdout, stderr, code });
-      },
-    );
+  const what = `${file} ${args.slice(0, 4).join(" ")}${args.length > 4 ? " …" : ""}`;
+  const r = await launcher.launch(file, args, { cwd: options.cwd, env: { LC_ALL: "C" } }).catch((err: unknown) => {
+    // A program that cannot be run at all fails like one that ran and failed.
+    if (options.allowFailure) return { code: -1, stdout: "", stderr: (err as Error).message };
+    throw new InternalError(`${what}: ${(err as Error).message}`, { cause: err });
   });
+  if (r.code !== 0 && !options.allowFailure) {
+    throw new InternalError(`${what}: ${r.stderr.trim() || `exit status ${r.code}`}`);
+  }
+  return r;
 }
