@@ -26,7 +26,7 @@ import { parseArgs, promisify } from "node:util";
 import { FailedPreconditionError, InternalError } from "../src/lib/errors.js";
 import { ensureDockerd, repoRoot, type EngineSide } from "./engine-sides.js";
 import { openNetRun, waitForOthers, waitForQuiet, type CleanupReport } from "./net-run.js";
-import { median, sleep } from "./proc-tools.js";
+import { childrenOf, median, sleep } from "./proc-tools.js";
 import { runBench } from "./bench-main.js";
 
 const execFileP = promisify(execFile);
@@ -180,6 +180,9 @@ async function requestTimes(logFile: string, offset: number, wall0: number): Pro
 }
 
 async function traceOne(side: EngineSide, tracer: Tracer, port: number, roots: Set<number>, logOffset: number): Promise<Sample & { logSize: number }> {
+  // Helpers a daemon started before the trace (wharf's launcher shells) fork no trace event of their
+  // own birth: count their children as the daemon's.
+  const helpers = (await Promise.all([...roots].map((pid) => childrenOf(pid)))).flat();
   await tracer.begin();
   const wall0 = Date.now();
   const t0 = monoMs();
@@ -190,7 +193,7 @@ async function traceOne(side: EngineSide, tracer: Tracer, port: number, roots: S
   if (r.code !== 0) throw new InternalError(`${side.label} ${WHAT} exited ${r.code}: ${r.stderr.trim()}`);
   if (!RUN_RM) await side.cli(["rm", "-f", r.stdout.trim()]);
   // The CLI is a child of ours: it is under our own pid.
-  const programs = programsOf(trace, t0, new Set([...roots, process.pid]));
+  const programs = programsOf(trace, t0, new Set([...roots, ...helpers, process.pid]));
   let requests: Record<string, number> = {};
   let logSize = logOffset;
   if (side.label === "wharf") {

@@ -125,6 +125,20 @@ test("published port answers on 127.0.0.1 and on the container IP; hosts file ha
   await m.detach(a);
 });
 
+test("detach returns before the veth is deleted; the veth goes right after", async () => {
+  const onBridge = () =>
+    (JSON.parse(execFileSync("ip", ["-j", "link", "show", "master", fx.opts.bridgeName!], { encoding: "utf8" }) || "[]") as Array<{ ifname: string }>).map((l) => l.ifname);
+  const before = onBridge();
+  const a = newId();
+  await m.attach(a, { hostname: "a" });
+  const added = onBridge().filter((n) => !before.includes(n));
+  assert.equal(added.length, 1);
+  await m.detach(a);
+  const deadline = Date.now() + 5000;
+  while (onBridge().includes(added[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(onBridge().includes(added[0]!), false, `${added[0]} still on the bridge 5 s after detach`);
+});
+
 test("a host port in use is a ConflictError and leaves nothing behind", async () => {
   const port = await freePort();
   const squatter = await listening(port);

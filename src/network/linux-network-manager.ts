@@ -165,6 +165,8 @@ export class LinuxNetworkManager implements NetworkManager {
   readonly #lock = new KeyedMutex();
   #hostResolv: ResolvConf = { nameservers: [], search: [], options: [] };
   #closed = false;
+  /** Veth deletions still running after their sandbox's teardown returned (`#deleteVeths`). */
+  readonly #behind = new Set<Promise<void>>();
 
   private constructor(opts: NetworkManagerOptions) {
     this.#opts = opts;
@@ -880,38 +882,59 @@ export class LinuxNetworkManager implements NetworkManager {
         await rm(this.#dir(containerId), { recursive: true, force: true });
         return;
       }
-      await this.#teardownSandbox(rec);
+      await this.#teardownSandbox(rec, { vethsBehind: true });
     });
   }
 
   /**
-   * Undo a sandbox: veths, netns, port rules, ports, leases, files. With
-   * `rules: false` the port rules are left to a rewrite the caller does.
+   * Undo a sandbox: netns, port rules, ports, veths, leases, files. `rules: false` leaves the
+   * port rules to a rewrite the caller does (recover, teardownAll); with `vethsBehind` the veths
+   * are deleted after this returns (`#deleteVeths`), not before.
    */
-  async #teardownSandbox(rec: SandboxRecord, rules = true): Promise<void> {
+  async #teardownSandbox(rec: SandboxRecord, opts: { rules?: boolean; vethsBehind?: boolean } = {}): Promise<void> {
+    const { rules = true, vethsBehind = false } = opts;
     const fwPorts = this.#unwired.delete(rec.containerId) ? [] : this.#firewallPorts(rec);
     // Out of the state first, so a concurrent rewrite no longer renders its rules.
     if (this.#sandboxes.get(rec.containerId) === rec) this.#sandboxes.delete(rec.containerId);
-    // The veths are deleted explicitly, not left to the netns going away: that happens
-    // asynchronously, and never while a straggling process still holds the namespace.
     const results = await Promise.allSettled([
-      deleteLinks(rec.endpoints.map((e) => e.hostIfName)),
       rec.netnsPath ? removeNetns(rec.netnsPath) : null,
       rules && fwPorts.length ? this.#firewall.removePorts(fwPorts) : null,
     ]);
-    // Ports and addresses are given back only once nothing points at them any more.
+    // Ports are given back only once no rule points at them any more.
     for (const p of rec.ports) this.#ports.release({ protocol: p.protocol, hostIp: p.hostIp === "0.0.0.0" ? "" : p.hostIp, hostPort: p.hostPort });
-    for (const e of rec.endpoints) this.#networks.get(e.networkId)?.allocator?.release(parseIpv4(e.ip)!);
+    const vethsGone = this.#deleteVeths(rec);
+    if (!vethsBehind) await vethsGone;
     for (const r of results) if (r.status === "rejected") throw r.reason;
     // The record goes last: until then a crash leaves something recover() can finish.
     await rm(this.#dir(rec.containerId), { recursive: true, force: true });
+  }
+
+  /**
+   * Deletes a torn-down sandbox's veths. `detach` does not wait for it (`docker rm`, the end of a
+   * `run --rm`): each deletion spends 10+ ms in the kernel's RCU grace periods. They are deleted
+   * explicitly, not left to the namespace going away: that happens asynchronously too, and never
+   * while a straggling process still holds the namespace. Their addresses are given back only
+   * once the links are gone, so no new container gets an address a dying link still has.
+   * Host names are random (`newHostIfName`): a restarted container never gets one of these.
+   * After a crash meanwhile, recover() deletes what is left (links on our bridges no record has).
+   */
+  #deleteVeths(rec: SandboxRecord): Promise<void> {
+    if (rec.endpoints.length === 0) return Promise.resolve();
+    const done: Promise<void> = deleteLinks(rec.endpoints.map((e) => e.hostIfName))
+      .catch((err: unknown) => this.#log.warn(`network: deleting the veths of ${rec.containerId.slice(0, 12)}: ${String(err)}`))
+      .finally(() => {
+        for (const e of rec.endpoints) this.#networks.get(e.networkId)?.allocator?.release(parseIpv4(e.ip)!);
+        this.#behind.delete(done);
+      });
+    this.#behind.add(done);
+    return done;
   }
 
   async recover(liveContainerIds: readonly string[]): Promise<void> {
     const live = new Set(liveContainerIds);
     for (const rec of [...this.#sandboxes.values()]) {
       if (live.has(rec.containerId)) continue;
-      await this.#lock.run(rec.containerId, () => this.#teardownSandbox(rec, false));
+      await this.#lock.run(rec.containerId, () => this.#teardownSandbox(rec, { rules: false }));
       this.#log.info(`network: removed sandbox of gone container ${rec.containerId.slice(0, 12)}`);
     }
     for (const rec of this.#sandboxes.values()) {
@@ -964,6 +987,7 @@ export class LinuxNetworkManager implements NetworkManager {
 
   async close(): Promise<void> {
     this.#closed = true;
+    await Promise.all(this.#behind);
     for (const n of this.#networks.values()) {
       await n.dns?.close();
       n.dns = null;
@@ -981,7 +1005,7 @@ export class LinuxNetworkManager implements NetworkManager {
         errors.push(err);
       }
     };
-    for (const rec of [...this.#sandboxes.values()]) await step(() => this.#lock.run(rec.containerId, () => this.#teardownSandbox(rec, false)));
+    for (const rec of [...this.#sandboxes.values()]) await step(() => this.#lock.run(rec.containerId, () => this.#teardownSandbox(rec, { rules: false })));
     await step(() => this.close());
     await step(() => this.#firewall.teardown());
     await step(() => deleteBridges([...this.#networks.values()].flatMap((n) => (n.record.bridgeName ? [n.record.bridgeName] : []))));

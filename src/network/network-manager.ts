@@ -256,7 +256,11 @@ export interface SandboxManager {
   disconnect(containerId: string, network: string, force?: boolean): Promise<void>;
   /** The container was renamed (`docker rename`): its DNS name follows. No-op without a sandbox. */
   rename(containerId: string, name: string): Promise<void>;
-  /** Tear the sandbox down entirely. Idempotent: unknown IDs resolve. */
+  /**
+   * Tear the sandbox down entirely. Resolves once its namespace is unmounted, its rules and ports
+   * are gone and its record is removed; its veths are deleted after that (their addresses are
+   * reused only once they are gone), and `close()` waits for those deletions. Idempotent: unknown IDs resolve.
+   */
   detach(containerId: string): Promise<void>;
   /**
    * After a daemon restart: keep the sandboxes of `liveContainerIds`
@@ -269,7 +273,8 @@ export interface SandboxManager {
 export interface NetworkManager extends NetworkStore, SandboxManager {
   /**
    * Release what lives in this process (port sockets, DNS servers) and leave
-   * the kernel state alone, as a daemon shutdown with live restore does.
+   * the kernel state alone, as a daemon shutdown with live restore does
+   * (veth deletions already under way are finished first).
    */
   close(): Promise<void>;
   /** For tests: detach everything, delete the bridges and iptables chains this manager created. */
