@@ -273,8 +273,17 @@ export function addContainerFlags(cmd: FlagSet, forRun: boolean): FlagSet {
     .option("--stop-signal <string>", "Signal to stop the container")
     .option("--stop-timeout <int>", "Timeout (in seconds) to stop a container")
     .option("-m, --memory <bytes>", "Memory limit")
+    .option("--memory-swap <bytes>", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    .option("--memory-reservation <bytes>", "Memory soft limit")
+    .option("--memory-swappiness <int>", "Tune container memory swappiness (0 to 100)")
+    .option("--oom-kill-disable", "Disable OOM Killer")
     .option("--cpus <decimal>", "Number of CPUs")
     .option("-c, --cpu-shares <int>", "CPU shares (relative weight)")
+    .option("--cpu-period <int>", "Limit CPU CFS (Completely Fair Scheduler) period")
+    .option("--cpu-quota <int>", "Limit CPU CFS (Completely Fair Scheduler) quota")
+    .option("--cpuset-cpus <string>", "CPUs in which to allow execution (0-3, 0,1)")
+    .option("--cpuset-mems <string>", "MEMs in which to allow execution (0-3, 0,1)")
+    .option("--blkio-weight <int>", "Block IO (relative weight), between 10 and 1000, or 0 to disable")
     .option("--pids-limit <int>", "Tune container pids limit (set -1 for unlimited)")
     .option("--shm-size <bytes>", "Size of /dev/shm")
     .option("--pid <string>", "PID namespace to use")
@@ -433,15 +442,25 @@ export function buildCreateRequest(
   const stopTimeout = intFlag(verb, "--stop-timeout", o.stopTimeout);
   const cpuShares = intFlag(verb, "-c, --cpu-shares", o.cpuShares);
   const pidsLimit = intFlag(verb, "--pids-limit", o.pidsLimit);
-  let memory: number | undefined;
-  let shmSize: number | undefined;
+  const bytes = (flag: string, v: unknown, unlimited = false): number | undefined => {
+    if (v === undefined) return undefined;
+    // `--memory-swap -1`: unlimited swap.
+    if (unlimited && String(v) === "-1") return -1;
+    try {
+      return ramInBytes(String(v));
+    } catch (e) {
+      return bad(`invalid argument "${String(v)}" for "${flag}" flag: ${(e as Error).message}`);
+    }
+  };
+  const memory = bytes("-m, --memory", o.memory);
+  const memorySwap = bytes("--memory-swap", o.memorySwap, true);
+  const memoryReservation = bytes("--memory-reservation", o.memoryReservation);
+  const shmSize = bytes("--shm-size", o.shmSize);
+  const cpuPeriod = intFlag(verb, "--cpu-period", o.cpuPeriod);
+  const cpuQuota = intFlag(verb, "--cpu-quota", o.cpuQuota);
+  const blkioWeight = intFlag(verb, "--blkio-weight", o.blkioWeight);
+  const memorySwappiness = intFlag(verb, "--memory-swappiness", o.memorySwappiness);
   let nanoCpus: number | undefined;
-  try {
-    if (o.memory !== undefined) memory = ramInBytes(String(o.memory));
-    if (o.shmSize !== undefined) shmSize = ramInBytes(String(o.shmSize));
-  } catch (e) {
-    bad(`invalid argument "${String(o.memory ?? o.shmSize)}" for "-m, --memory" flag: ${(e as Error).message}`);
-  }
   if (o.cpus !== undefined) {
     const c = Number(o.cpus);
     if (!Number.isFinite(c) || c < 0) bad(`invalid argument "${String(o.cpus)}" for "--cpus" flag: failed to parse ${String(o.cpus)} as a rational number`);
@@ -481,6 +500,15 @@ export function buildCreateRequest(
   set("Runtime", o.runtime, o.runtime !== undefined);
   set("Init", true, !!o.init);
   set("Memory", memory, memory !== undefined);
+  set("MemorySwap", memorySwap, memorySwap !== undefined);
+  set("MemoryReservation", memoryReservation, memoryReservation !== undefined);
+  set("MemorySwappiness", memorySwappiness, memorySwappiness !== undefined);
+  set("OomKillDisable", true, !!o.oomKillDisable);
+  set("CpuPeriod", cpuPeriod, cpuPeriod !== undefined);
+  set("CpuQuota", cpuQuota, cpuQuota !== undefined);
+  set("CpusetCpus", o.cpusetCpus, o.cpusetCpus !== undefined);
+  set("CpusetMems", o.cpusetMems, o.cpusetMems !== undefined);
+  set("BlkioWeight", blkioWeight, blkioWeight !== undefined);
   set("NanoCpus", nanoCpus, nanoCpus !== undefined);
   set("CpuShares", cpuShares, cpuShares !== undefined);
   set("PidsLimit", pidsLimit, pidsLimit !== undefined);

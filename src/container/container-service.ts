@@ -14,14 +14,17 @@ import type { Logger } from "../lib/logger.js";
 import type { ImageStore, ImageRecord } from "../image/index.js";
 import type { Snapshotter } from "../snapshot/index.js";
 import type { Runtime, AttachSession, LogEntry, MountInput } from "../runtime/index.js";
-import { buildOciSpec, ProcessStartError, resolveUser, readLogs } from "../runtime/index.js";
+import { buildOciSpec, hostDevices, ProcessStartError, resolveUser, readLogs } from "../runtime/index.js";
 import type { NetworkManager } from "../network/index.js";
+import { checkCapabilityList, effectiveCapabilities } from "./capabilities.js";
 import { ContainerNetworking, networksOf, type JoinedNetwork } from "./container-network.js";
 import type { ContainerStore } from "./container-store.js";
 import type { EventBus } from "./events.js";
 import { fromMountSpec, parseBind, type MountRequest } from "./mounts.js";
 import { randomName, validName } from "./names.js";
+import { normalizeResourceLimits, ociResources, readResourceLimits } from "./resource-limits.js";
 import { restartDelayMs, shouldRestart, parseRestartPolicy } from "./restart-policy.js";
+import { parseSecurityOptions } from "./security-options.js";
 import type { VolumeStore } from "./volume-store.js";
 import {
   zeroTime,
@@ -355,7 +358,9 @@ export class ContainerService {
 
   async #spec(record: ContainerRecord, rootfs: string, net: JoinedNetwork) {
     const { config, hostConfig } = record;
-    const user = await resolveUser(rootfs, config.User);
+    const privileged = hostConfig.Privileged;
+    const [user, devices] = await Promise.all([resolveUser(rootfs, config.User), privileged ? hostDevices() : undefined]);
+    const security = parseSecurityOptions(hostConfig.SecurityOpt);
     // Link variables first: the container's own settings win, as in Docker.
     const own = new Set(config.Env.map((e) => e.split("=", 1)[0]));
     const env = [...net.env.filter((e) => !own.has(e.split("=", 1)[0])), ...config.Env];
@@ -380,6 +385,15 @@ export class ContainerService {
       etcFiles: net.etcFiles,
       cgroupsPath: `/wharf/${record.id}`,
       shmSize: hostConfig.ShmSize,
+      capabilities: effectiveCapabilities({ privileged, capAdd: hostConfig.CapAdd, capDrop: hostConfig.CapDrop }),
+      privileged,
+      devices,
+      noNewPrivileges: security.noNewPrivileges,
+      maskedPaths: security.unmaskedSystemPaths ? [] : (hostConfig.MaskedPaths ?? undefined),
+      readonlyPaths: security.unmaskedSystemPaths ? [] : (hostConfig.ReadonlyPaths ?? undefined),
+      writableCgroups: security.writableCgroups,
+      apparmorProfile: security.apparmorProfile,
+      resources: ociResources(readResourceLimits(hostConfig as unknown as Record<string, unknown>)),
     });
   }
 
@@ -907,6 +921,9 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     throw new InvalidArgumentError(`invalid network mode: ${mode}`);
   }
   if (h.Binds != null && !Array.isArray(h.Binds)) throw new InvalidArgumentError("HostConfig.Binds must be an array");
+  const securityOpt = stringArray(h.SecurityOpt, "SecurityOpt");
+  parseSecurityOptions(securityOpt); // refused now, not at start; applied at each start
+
   return {
     Binds: h.Binds ?? null,
     Mounts: h.Mounts ?? [],
@@ -918,6 +935,12 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     Links: stringArray(h.Links, "Links"),
     PublishAllPorts: h.PublishAllPorts ?? false,
     Privileged: h.Privileged ?? false,
+    CapAdd: checkCapabilityList(h.CapAdd, "CapAdd"),
+    CapDrop: checkCapabilityList(h.CapDrop, "CapDrop"),
+    SecurityOpt: securityOpt,
+    MaskedPaths: absolutePaths(h.MaskedPaths, "MaskedPaths"),
+    ReadonlyPaths: absolutePaths(h.ReadonlyPaths, "ReadonlyPaths"),
+    ...normalizeResourceLimits(h as Record<string, unknown>),
     ReadonlyRootfs: h.ReadonlyRootfs ?? false,
     Init: h.Init ?? null,
     ExtraHosts: stringArray(h.ExtraHosts, "ExtraHosts"),
@@ -981,6 +1004,13 @@ export function mergeConfig(cfg: Partial<ContainerConfig>, image: ImageConfigBod
     StopSignal: cfg.StopSignal ?? image.StopSignal,
     StopTimeout: cfg.StopTimeout,
   };
+}
+
+function absolutePaths(v: unknown, field: string): string[] | null {
+  const paths = stringArray(v, field);
+  const bad = paths?.find((p) => !p.startsWith("/"));
+  if (bad !== undefined) throw new InvalidArgumentError(`HostConfig.${field}: not an absolute path: ${bad}`);
+  return paths;
 }
 
 function stringArray(v: unknown, field: string): string[] | null {

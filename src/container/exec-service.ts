@@ -4,6 +4,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from "../lib/error
 import type { Runtime, ExecHandle } from "../runtime/index.js";
 import { ProcessStartError, resolveUser } from "../runtime/index.js";
 import { consoleSizeOf, pipeSession, type ContainerService, type OutputSink } from "./container-service.js";
+import { allCapabilities } from "./capabilities.js";
 import type { EventBus } from "./events.js";
 
 /** `POST /containers/{id}/exec` body (Docker's ExecConfig). */
@@ -93,6 +94,7 @@ export class ExecService {
           user,
           terminal: config.Tty ?? false,
           consoleSize: consoleSizeOf(consoleSize ?? config.ConsoleSize),
+          ...(config.Privileged ? { capabilities: [...allCapabilities()] } : {}),
         },
         { tty: config.Tty ?? false, openStdin: !!(config.AttachStdin && stdin), attach: sink !== undefined },
       );

@@ -4,6 +4,8 @@
  * edge does no translation beyond validation.
  * https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerCreate
  */
+import type { ResourceLimits } from "./resource-limits.js";
+
 export interface ContainerConfig {
   Hostname: string;
   Domainname: string;
@@ -43,7 +45,11 @@ export interface MountSpec {
   ReadOnly?: boolean;
 }
 
-export interface HostConfig {
+/**
+ * What the container runs with (HostConfig of the Docker Engine API). Records written before a
+ * field existed lack it: readers treat a missing limit or list as none.
+ */
+export interface HostConfig extends Partial<ResourceLimits> {
   Binds: string[] | null;
   Mounts?: MountSpec[];
   NetworkMode: string;
@@ -54,6 +60,14 @@ export interface HostConfig {
   Links?: string[] | null;
   PublishAllPorts: boolean;
   Privileged: boolean;
+  /** As the client sent them (names with or without `CAP_`, `ALL`); validated at create. */
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  /** `--security-opt` entries as sent; validated at create (security-options.ts). */
+  SecurityOpt?: string[] | null;
+  /** Paths hidden from / read-only in the container instead of Docker's defaults (API 1.40+; `[]`: none). */
+  MaskedPaths?: string[] | null;
+  ReadonlyPaths?: string[] | null;
   ReadonlyRootfs: boolean;
   Init?: boolean | null;
   ExtraHosts?: string[] | null;

@@ -78,6 +78,7 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
   }
   const caps = input.capabilities ? input.capabilities.map(normalizeCapability) : [...DEFAULT_CAPABILITIES];
   const shmSize = input.shmSize ?? DEFAULT_SHM_SIZE;
+  const privileged = input.privileged ?? false;
 
   const namespaces: OciNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   // A network namespace without a path makes runc create one and bring up
@@ -94,8 +95,13 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
       source: "devpts",
       options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
     },
-    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-    { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid", "noexec", "nodev"] },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", privileged ? "rw" : "ro"] },
+    {
+      destination: "/sys/fs/cgroup",
+      type: "cgroup",
+      source: "cgroup",
+      options: [privileged || input.writableCgroups ? "rw" : "ro", "nosuid", "noexec", "nodev"],
+    },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     {
       destination: "/dev/shm",
@@ -125,7 +131,7 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
       env: [...input.env],
       cwd: input.cwd || "/",
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      noNewPrivileges: false,
+      noNewPrivileges: input.noNewPrivileges ?? false,
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
     hostname: input.hostname,
@@ -133,11 +139,13 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
     linux: {
       namespaces,
       cgroupsPath: input.cgroupsPath,
-      resources: { ...input.resources, devices: DEVICE_RULES.map((r) => ({ ...r })) },
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
+      resources: { ...input.resources, devices: privileged ? [{ allow: true, access: "rwm" }] : DEVICE_RULES.map((r) => ({ ...r })) },
+      maskedPaths: privileged ? [] : [...(input.maskedPaths ?? MASKED_PATHS)],
+      readonlyPaths: privileged ? [] : [...(input.readonlyPaths ?? READONLY_PATHS)],
     },
   };
+  if (input.devices?.length) spec.linux.devices = input.devices.map((d) => ({ ...d }));
+  if (input.apparmorProfile) spec.process.apparmorProfile = input.apparmorProfile;
   if (input.domainname) spec.domainname = input.domainname;
   if (input.annotations) spec.annotations = { ...input.annotations };
   return spec;
@@ -146,7 +154,8 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
 /**
  * The process of an `exec`: the caller's command, environment, user and
  * tty, with the container's security settings (capabilities, no-new-privs,
- * AppArmor…) so an exec is never more privileged than the container.
+ * AppArmor…) so an exec is never more privileged than the container —
+ * unless the caller gives it capabilities of its own (`exec --privileged`).
  */
 export function buildExecProcess(container: OciProcess, input: ProcessInput): OciProcess {
   if (input.args.length === 0) throw new InvalidArgumentError("no command specified");
@@ -160,6 +169,10 @@ export function buildExecProcess(container: OciProcess, input: ProcessInput): Oc
   };
   delete process.consoleSize;
   if (input.terminal && input.consoleSize) process.consoleSize = { ...input.consoleSize };
+  if (input.capabilities) {
+    const caps = input.capabilities.map(normalizeCapability);
+    process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+  }
   return process;
 }
 

@@ -33,6 +33,7 @@
  */
 import type { Readable } from "node:stream";
 import type { OciResources, OciSpec } from "./oci-types.js";
+import type { OciDevice } from "./host-devices.js";
 
 export type { OciSpec, OciProcess, OciResources } from "./oci-types.js";
 
@@ -109,6 +110,22 @@ export interface ContainerSpecInput {
   shmSize?: number;
   /** Capability names, with or without `CAP_`; replace Docker's default set when given. */
   capabilities?: string[];
+  /**
+   * `--privileged`: every device allowed by the device cgroup, nothing masked or read-only,
+   * /sys and /sys/fs/cgroup writable. (Its capabilities and device nodes come in `capabilities` and `devices`.)
+   */
+  privileged?: boolean;
+  /** Device nodes to create besides the runtime's default ones (a privileged container's: the host's). */
+  devices?: OciDevice[];
+  /** The process cannot gain privileges through setuid binaries or file capabilities. */
+  noNewPrivileges?: boolean;
+  /** Paths hidden from the container; default Docker's (`MASKED_PATHS`); none when privileged. */
+  maskedPaths?: string[];
+  /** Paths mounted read-only; default Docker's (`READONLY_PATHS`); none when privileged. */
+  readonlyPaths?: string[];
+  /** `--security-opt writable-cgroups`: /sys/fs/cgroup read-write. */
+  writableCgroups?: boolean;
+  apparmorProfile?: string;
   /** Resource limits, passed through to `linux.resources` (the device allowlist is always set). */
   resources?: Omit<OciResources, "devices">;
   annotations?: Record<string, string>;
@@ -123,6 +140,8 @@ export interface ProcessInput {
   terminal: boolean;
   /** Initial size of the terminal. */
   consoleSize?: TerminalSize;
+  /** `exec --privileged`: these capabilities instead of the container's (which it may exceed). */
+  capabilities?: string[];
 }
 
 // ---------------------------------------------------------------------------

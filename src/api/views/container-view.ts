@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { containerStatusText } from "../../lib/humanize.js";
 import { networksOf } from "../../container/container-network.js";
 import { exposedPortKeys, portList, portMap } from "../../container/ports.js";
+import { readResourceLimits } from "../../container/resource-limits.js";
+import { MASKED_PATHS, READONLY_PATHS } from "../../runtime/index.js";
 import type { ContainerRecord } from "../../container/types.js";
 import type { ContainerService } from "../../container/container-service.js";
 import type { Endpoint, NetworkStore, Sandbox } from "../../network/index.js";
@@ -48,8 +50,8 @@ export function inspectContainer(r: ContainerRecord, net: NetworkLookup): Record
       LogConfig: { Type: "json-file", Config: {} },
       Runtime: r.hostConfig.Runtime ?? "runc",
       ConsoleSize: [0, 0],
-      CapAdd: null,
-      CapDrop: null,
+      CapAdd: r.hostConfig.CapAdd ?? null,
+      CapDrop: r.hostConfig.CapDrop ?? null,
       Dns: r.hostConfig.Dns ?? [],
       DnsOptions: r.hostConfig.DnsOptions ?? [],
       DnsSearch: r.hostConfig.DnsSearch ?? [],
@@ -58,10 +60,12 @@ export function inspectContainer(r: ContainerRecord, net: NetworkLookup): Record
       PidMode: "",
       UTSMode: "",
       UsernsMode: "",
-      SecurityOpt: null,
-      Memory: 0,
-      NanoCpus: 0,
-      CpuShares: 0,
+      SecurityOpt: r.hostConfig.SecurityOpt ?? null,
+      // What the container runs with, as dockerd shows it: its defaults unless privileged or told otherwise.
+      MaskedPaths: r.hostConfig.Privileged ? null : (r.hostConfig.MaskedPaths ?? MASKED_PATHS),
+      ReadonlyPaths: r.hostConfig.Privileged ? null : (r.hostConfig.ReadonlyPaths ?? READONLY_PATHS),
+      // Records from before limits existed have none: dockerd's zero values.
+      ...readResourceLimits(r.hostConfig as unknown as Record<string, unknown>),
     },
     GraphDriver: { Name: "overlay2", Data: null },
     Mounts: r.mounts.map(mountView),
