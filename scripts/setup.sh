@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in runc:runc conmon:conmon busybox:busybox-static iptables:iptables setfattr:attr getfattr:attr mknod:coreutils; do
+for pair in runc:runc conmon:conmon busybox:busybox-static iptables:iptables setfattr:attr getfattr:attr mknod:coreutils tini-static:tini; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -14,13 +14,16 @@ import type { Logger } from "../lib/logger.js";
 import type { ImageStore, ImageRecord } from "../image/index.js";
 import type { Snapshotter } from "../snapshot/index.js";
 import type { Runtime, AttachSession, LogEntry, MountInput } from "../runtime/index.js";
-import { buildOciSpec, hostDevices, ProcessStartError, resolveUser, readLogs } from "../runtime/index.js";
+import { buildOciSpec, hostDevices, ProcessStartError, resolveGroups, resolveUser, readLogs, type NamespaceChoice } from "../runtime/index.js";
 import type { NetworkManager } from "../network/index.js";
 import { checkCapabilityList, effectiveCapabilities } from "./capabilities.js";
 import { ContainerNetworking, networksOf, type JoinedNetwork } from "./container-network.js";
 import type { ContainerStore } from "./container-store.js";
 import type { EventBus } from "./events.js";
+import { findInitBinary, initPathInContainer } from "./init-binary.js";
+import { checkLogsReadable, logSizeMax, normalizeLogConfig } from "./log-config.js";
 import { fromMountSpec, parseBind, type MountRequest } from "./mounts.js";
+import { checkSysctls, containerRefOf, normalizeNamespaceModes } from "./namespace-options.js";
 import { randomName, validName } from "./names.js";
 import { normalizeResourceLimits, ociResources, readResourceLimits } from "./resource-limits.js";
 import { restartDelayMs, shouldRestart, parseRestartPolicy } from "./restart-policy.js";
@@ -315,7 +318,8 @@ export class ContainerService {
         tty: record.config.Tty,
         openStdin: record.config.OpenStdin,
         stdinOnce: record.config.StdinOnce,
-        logPath: record.logPath,
+        logPath: record.hostConfig.LogConfig?.Type === "none" ? null : record.logPath,
+        logSizeMax: logSizeMax(record.hostConfig.LogConfig),
       });
       const pending = entry.pendingAttach.splice(0);
       for (const connect of pending) {
@@ -359,8 +363,23 @@ export class ContainerService {
   async #spec(record: ContainerRecord, rootfs: string, net: JoinedNetwork) {
     const { config, hostConfig } = record;
     const privileged = hostConfig.Privileged;
-    const [user, devices] = await Promise.all([resolveUser(rootfs, config.User), privileged ? hostDevices() : undefined]);
+    const [user, extraGids, devices, init] = await Promise.all([
+      resolveUser(rootfs, config.User),
+      resolveGroups(rootfs, hostConfig.GroupAdd ?? []),
+      privileged ? hostDevices() : undefined,
+      hostConfig.Init ? findInitBinary() : undefined,
+    ]);
+    user.additionalGids = [...new Set([...user.additionalGids, ...extraGids])];
     const security = parseSecurityOptions(hostConfig.SecurityOpt);
+    const pid = this.#sharedNamespace(hostConfig.PidMode ?? "", "pid");
+    const ipcMode = hostConfig.IpcMode ?? "private";
+    const ipc = this.#sharedNamespace(ipcMode, "ipc");
+    const mounts = record.mounts.map(mountInput);
+    // `--ipc host` comes with the host's /dev/shm (POSIX shared memory lives there). Another
+    // container's is not reachable from here (a bind mount cannot cross mount namespaces): with
+    // `--ipc container:` the System V IPC is shared, /dev/shm stays the container's own.
+    const hostShm = ipc?.kind === "host";
+    if (hostShm) mounts.push({ type: "bind", source: "/dev/shm", destination: "/dev/shm", readOnly: false });
     // Link variables first: the container's own settings win, as in Docker.
     const own = new Set(config.Env.map((e) => e.split("=", 1)[0]));
     const env = [...net.env.filter((e) => !own.has(e.split("=", 1)[0])), ...config.Env];
@@ -371,7 +390,7 @@ export class ContainerService {
     if (!has("HOME")) env.push(`HOME=${user.home ?? "/root"}`);
     return buildOciSpec({
       rootfs,
-      args: [record.path, ...record.args],
+      args: init ? [initPathInContainer, "--", record.path, ...record.args] : [record.path, ...record.args],
       env,
       cwd: config.WorkingDir || "/",
       user,
@@ -380,8 +399,13 @@ export class ContainerService {
       terminal: config.Tty,
       consoleSize: consoleSizeOf(hostConfig.ConsoleSize),
       readonlyRootfs: hostConfig.ReadonlyRootfs,
-      mounts: record.mounts.map(mountInput),
+      mounts: init ? [...mounts, { type: "bind", source: init, destination: initPathInContainer, readOnly: true }] : mounts,
       network: net.namespace,
+      pidNamespace: pid,
+      ipcNamespace: ipc,
+      noShm: ipcMode === "none" || hostShm,
+      utsNamespace: hostConfig.UTSMode === "host" ? "host" : "new",
+      sysctl: hostConfig.Sysctls ?? undefined,
       etcFiles: net.etcFiles,
       cgroupsPath: `/wharf/${record.id}`,
       shmSize: hostConfig.ShmSize,
@@ -395,6 +419,16 @@ export class ContainerService {
       apparmorProfile: security.apparmorProfile,
       resources: ociResources(readResourceLimits(hostConfig as unknown as Record<string, unknown>)),
     });
+  }
+
+  /** The namespace a `--pid`/`--ipc` mode asks for: the host's, another running container's, or (undefined) one of its own. */
+  #sharedNamespace(mode: string, type: "pid" | "ipc"): NamespaceChoice | undefined {
+    if (mode === "host") return { kind: "host" };
+    const ref = containerRefOf(mode);
+    if (ref === undefined) return undefined;
+    const other = this.#entry(ref).record;
+    if (!other.state.Running) throw new ConflictError(`cannot join ${type === "pid" ? "PID" : "IPC"} of a non running container: ${ref}`);
+    return { kind: "path", path: `/proc/${other.state.Pid}/ns/${type}` };
   }
 
   #watchExit(entry: Entry): void {
@@ -679,7 +713,7 @@ export class ContainerService {
   async attach(ref: string, opts: AttachOptions, sink: OutputSink): Promise<{ done: Promise<void>; detach: () => void }> {
     const entry = this.#entry(ref);
     const { record } = entry;
-    if (opts.logs) {
+    if (opts.logs && record.hostConfig.LogConfig?.Type !== "none") {
       for await (const e of readLogs(record.logPath)) {
         if ((e.stream === "stdout" && opts.stdout) || (e.stream === "stderr" && opts.stderr)) sink(e.stream, e.data);
       }
@@ -721,9 +755,17 @@ export class ContainerService {
     await this.#deps.runtime.resize(record.id, { height, width });
   }
 
-  /** The container's log, as recorded by conmon; with `follow`, until the container stops. */
-  async *logs(ref: string, opts: LogOptions): AsyncGenerator<LogEntry> {
+  /**
+   * The container's log, as recorded by conmon; with `follow`, until the container stops.
+   * An unknown container or one that keeps no log is an error now, before the first entry is asked for.
+   */
+  logs(ref: string, opts: LogOptions): AsyncGenerator<LogEntry> {
     const entry = this.#entry(ref);
+    checkLogsReadable(entry.record.hostConfig.LogConfig);
+    return this.#logs(entry, opts);
+  }
+
+  async *#logs(entry: Entry, opts: LogOptions): AsyncGenerator<LogEntry> {
     const { record } = entry;
     const stopped = record.state.Running
       ? new Promise<void>((resolve) => {
@@ -921,6 +963,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     throw new InvalidArgumentError(`invalid network mode: ${mode}`);
   }
   if (h.Binds != null && !Array.isArray(h.Binds)) throw new InvalidArgumentError("HostConfig.Binds must be an array");
+  const modes = normalizeNamespaceModes(h as Record<string, unknown>);
   const securityOpt = stringArray(h.SecurityOpt, "SecurityOpt");
   parseSecurityOptions(securityOpt); // refused now, not at start; applied at each start
 
@@ -942,6 +985,10 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     ReadonlyPaths: absolutePaths(h.ReadonlyPaths, "ReadonlyPaths"),
     ...normalizeResourceLimits(h as Record<string, unknown>),
     ReadonlyRootfs: h.ReadonlyRootfs ?? false,
+    ...modes,
+    Sysctls: checkSysctls(h.Sysctls, { ...modes, NetworkMode: mode }),
+    GroupAdd: stringArray(h.GroupAdd, "GroupAdd"),
+    LogConfig: normalizeLogConfig(h.LogConfig),
     Init: h.Init ?? null,
     ExtraHosts: stringArray(h.ExtraHosts, "ExtraHosts"),
     Dns: stringArray(h.Dns, "Dns") ?? [],

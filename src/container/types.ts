@@ -4,6 +4,7 @@
  * edge does no translation beyond validation.
  * https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerCreate
  */
+import type { LogConfig } from "./log-config.js";
 import type { ResourceLimits } from "./resource-limits.js";
 
 export interface ContainerConfig {
@@ -69,6 +70,15 @@ export interface HostConfig extends Partial<ResourceLimits> {
   MaskedPaths?: string[] | null;
   ReadonlyPaths?: string[] | null;
   ReadonlyRootfs: boolean;
+  /** `--pid`, `--ipc`, `--uts` (namespace-options.ts); absent in records from before they existed. */
+  PidMode?: string;
+  IpcMode?: string;
+  UTSMode?: string;
+  /** `--sysctl`, validated against those modes. */
+  Sysctls?: Record<string, string> | null;
+  /** `--group-add`: group names (of the image's /etc/group) or numbers. */
+  GroupAdd?: string[] | null;
+  LogConfig?: LogConfig;
   Init?: boolean | null;
   ExtraHosts?: string[] | null;
   /** `--dns`, `--dns-search`, `--dns-option`. */

@@ -13,6 +13,7 @@ export type {
   LogEntry,
   MountInput,
   NetworkNamespace,
+  NamespaceChoice,
   ProcessInput,
   ReadLogOptions,
   RecoveredContainer,
@@ -27,7 +28,7 @@ export type { OciSpec, OciProcess, OciMount, OciResources, OciLinux, OciNamespac
 export { ConmonRuntime, type ConmonRuntimeOptions } from "./conmon-runtime.js";
 export { hostDevices, type OciDevice } from "./host-devices.js";
 export { buildOciSpec, buildExecProcess, normalizeCapability, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
-export { resolveUser } from "./user.js";
+export { resolveGroups, resolveUser } from "./user.js";
 export { parseSignal } from "./signals.js";
 export { readLogs, parseTimestamp, formatNano, secondsToNano } from "./logs.js";
 export { ProcessStartError, processStartErrorFrom } from "./process-start-error.js";

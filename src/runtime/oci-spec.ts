@@ -1,4 +1,4 @@
-import type { ContainerSpecInput, MountInput, ProcessInput } from "./runtime.js";
+import type { ContainerSpecInput, MountInput, NamespaceChoice, ProcessInput } from "./runtime.js";
 import type { OciDeviceRule, OciMount, OciNamespace, OciProcess, OciSpec } from "./oci-types.js";
 import { InvalidArgumentError } from "../lib/errors.js";
 
@@ -80,11 +80,19 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
   const shmSize = input.shmSize ?? DEFAULT_SHM_SIZE;
   const privileged = input.privileged ?? false;
 
-  const namespaces: OciNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
-  // A network namespace without a path makes runc create one and bring up
-  // `lo` in it; with a path runc joins it as is.
-  if (input.network.kind === "new") namespaces.push({ type: "network" });
-  else if (input.network.kind === "path") namespaces.push({ type: "network", path: input.network.path });
+  // A namespace without a path is a new one (for the network: runc brings up its `lo`); with a
+  // path runc joins it as is; the host's is no entry at all.
+  const namespaces: OciNamespace[] = [];
+  const join = (type: OciNamespace["type"], ns: NamespaceChoice | undefined) => {
+    if (!ns || ns.kind === "new") namespaces.push({ type });
+    else if (ns.kind === "path") namespaces.push({ type, path: ns.path });
+  };
+  join("pid", input.pidNamespace);
+  join("ipc", input.ipcNamespace);
+  const ownUts = input.utsNamespace !== "host";
+  if (ownUts) namespaces.push({ type: "uts" });
+  namespaces.push({ type: "mount" });
+  join("network", input.network);
 
   const mounts: OciMount[] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
@@ -103,13 +111,10 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
       options: [privileged || input.writableCgroups ? "rw" : "ro", "nosuid", "noexec", "nodev"],
     },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-    {
-      destination: "/dev/shm",
-      type: "tmpfs",
-      source: "shm",
-      options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize}`],
-    },
   ];
+  if (!input.noShm) {
+    mounts.push({ destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize}`] });
+  }
   const etc = input.etcFiles ?? {};
   for (const [destination, source] of [
     ["/etc/resolv.conf", etc.resolvConf],
@@ -134,7 +139,8 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
       noNewPrivileges: input.noNewPrivileges ?? false,
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
-    hostname: input.hostname,
+    // runc can set a hostname only in a UTS namespace of the container's own.
+    ...(ownUts ? { hostname: input.hostname } : {}),
     mounts,
     linux: {
       namespaces,
@@ -146,7 +152,8 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
   };
   if (input.devices?.length) spec.linux.devices = input.devices.map((d) => ({ ...d }));
   if (input.apparmorProfile) spec.process.apparmorProfile = input.apparmorProfile;
-  if (input.domainname) spec.domainname = input.domainname;
+  if (input.domainname && ownUts) spec.domainname = input.domainname;
+  if (input.sysctl && Object.keys(input.sysctl).length > 0) spec.linux.sysctl = { ...input.sysctl };
   if (input.annotations) spec.annotations = { ...input.annotations };
   return spec;
 }

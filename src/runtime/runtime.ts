@@ -41,13 +41,15 @@ export type { OciSpec, OciProcess, OciResources } from "./oci-types.js";
 // Spec input (what `buildOciSpec` turns into a config.json)
 
 /** How the container sees the network. */
-export type NetworkNamespace =
-  /** Its own network namespace with only `lo` (runc brings it up). */
+export type NamespaceChoice =
+  /** A namespace of the container's own (a network one has only `lo`, which runc brings up). */
   | { kind: "new" }
-  /** The host's network namespace (`--net host`). */
+  /** The host's (`--net host`, `--pid host`, `--ipc host`). */
   | { kind: "host" }
-  /** Join an existing namespace, e.g. `/var/run/netns/<name>` prepared by the network layer. */
+  /** Join an existing one: `/var/run/netns/<name>` prepared by the network layer, another container's `/proc/<pid>/ns/…`. */
   | { kind: "path"; path: string };
+
+export type NetworkNamespace = NamespaceChoice;
 
 /**
  * A mount in the container. Named volumes are binds of the volume's `_data`
@@ -102,6 +104,18 @@ export interface ContainerSpecInput {
   consoleSize?: TerminalSize;
   mounts?: MountInput[];
   network: NetworkNamespace;
+  /**
+   * The PID and IPC namespaces (`--pid`, `--ipc`): the container's own by default (`new`), the
+   * host's, or another container's (`path`, e.g. `/proc/<pid>/ns/ipc`). UTS: own, or the host's
+   * (`--uts host`: then no hostname is set).
+   */
+  pidNamespace?: NamespaceChoice;
+  ipcNamespace?: NamespaceChoice;
+  utsNamespace?: "new" | "host";
+  /** `--ipc none`: no /dev/shm at all. */
+  noShm?: boolean;
+  /** Namespaced kernel parameters (`--sysctl`), validated by the caller. */
+  sysctl?: Record<string, string>;
   /** Host files bind-mounted over the container's /etc files, each optional. */
   etcFiles?: { hosts?: string; hostname?: string; resolvConf?: string };
   /** cgroupfs path, e.g. `/wharf/<id>`. */

@@ -69,6 +69,23 @@ export async function resolveUser(rootfs: string, userSpec: string): Promise<Res
   return user;
 }
 
+/**
+ * `--group-add`: each entry a group name of the image's /etc/group or a
+ * number (which need not exist there), as Docker resolves them.
+ * `InvalidArgumentError` for an unknown name.
+ */
+export async function resolveGroups(rootfs: string, groups: readonly string[]): Promise<number[]> {
+  if (groups.length === 0) return [];
+  const known = await readEntries(rootfs, "/etc/group", parseGroupLine);
+  return groups.map((g) => {
+    const entry = known.find((e) => e.name === g);
+    if (entry) return entry.gid;
+    const gid = parseId(g);
+    if (gid === null) throw new InvalidArgumentError(`Unable to find group ${g}: no matching entries in group file`);
+    return gid;
+  });
+}
+
 function parseId(s: string): number | null {
   if (!/^\d+$/.test(s)) return null;
   const n = Number(s);

@@ -143,19 +143,20 @@ export function containerRoutes(router: Router, deps: ContainerRouteDeps): void 
     // Docker reads a negative tail as "all".
     const tail = tailNumber !== undefined && tailNumber >= 0 ? tailNumber : undefined;
     const timestamps = queryBool(ctx.query, "timestamps");
-    const res = ctx.res!;
-    res.writeHead(200, { "Content-Type": record.config.Tty ? rawStream : multiplexedStream });
-    res.flushHeaders();
-    let gone = false;
-    res.once("close", () => (gone = true));
-    for await (const e of containers.logs(record.id, {
+    const entries = containers.logs(record.id, {
       stdout,
       stderr,
       follow: queryBool(ctx.query, "follow"),
       tail,
       since: parseTime(ctx.query.get("since")),
       until: parseTime(ctx.query.get("until")),
-    })) {
+    });
+    const res = ctx.res!;
+    res.writeHead(200, { "Content-Type": record.config.Tty ? rawStream : multiplexedStream });
+    res.flushHeaders();
+    let gone = false;
+    res.once("close", () => (gone = true));
+    for await (const e of entries) {
       if (gone) break;
       const data = timestamps ? Buffer.concat([Buffer.from(`${e.timestamp} `), e.data]) : e.data;
       res.write(record.config.Tty ? data : frame(e.stream, data));
