@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readdir, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TestDaemon, type Result } from "./support/daemon.js";
 
@@ -120,6 +120,45 @@ describe("privileges and resource limits", () => {
     assert.equal(cpuset.stdout, "0\n50000\n25000\n");
   });
 
+  test("--device, --ulimit, --oom-score-adj, --cgroup-parent, --cgroupns", async () => {
+    const dev = ok(await d.docker(["run", "--rm", "--device", "/dev/loop-control:/dev/lc:r", "busybox", "ls", "-l", "/dev/lc"]), "--device").stdout;
+    assert.match(dev, /^c.* 10, +237 /, "the host's loop-control node, renamed");
+    assert.doesNotMatch(ok(await d.docker(["run", "--rm", "busybox", "ls", "/dev"]), "ls /dev").stdout, /loop-control/);
+    const missing = await d.docker(["run", "--rm", "--device", "/dev/wharf-no-such-device", "busybox", "true"]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /error gathering device information while adding custom device "\/dev\/wharf-no-such-device"/);
+
+    assert.equal(ok(await d.docker(["run", "--rm", "--ulimit", "nofile=512:1024", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"]), "--ulimit").stdout, "512\n1024\n");
+    assert.equal(ok(await d.wharf(["run", "--rm", "--ulimit", "nproc=100", "busybox", "sh", "-c", "ulimit -u"]), "wharf --ulimit").stdout, "100\n");
+    assert.equal(ok(await d.docker(["run", "--rm", "--oom-score-adj", "500", "busybox", "cat", "/proc/self/oom_score_adj"]), "--oom-score-adj").stdout, "500\n");
+
+    const parent = `${p}-parent`;
+    try {
+      const cg = ok(await d.docker(["run", "--rm", "--cgroup-parent", parent, "busybox", "cat", "/proc/self/cgroup"]), "--cgroup-parent").stdout;
+      assert.match(cg, new RegExp(`:memory:/${parent}/[0-9a-f]{64}$`, "m"));
+    } finally {
+      // runc removes the container's cgroups, not the parent it was asked to create them under.
+      for (const c of await readdir("/sys/fs/cgroup")) await rmdir(join("/sys/fs/cgroup", c, parent)).catch(() => undefined);
+    }
+    assert.match(ok(await d.docker(["run", "--rm", "--cgroupns", "private", "busybox", "cat", "/proc/self/cgroup"]), "--cgroupns").stdout, /:memory:\/$/m);
+  });
+
+  test("--volumes-from: the other container's volumes at the same places, :ro honoured", async () => {
+    const data = `${p}-data`;
+    ok(await d.docker(["create", "--name", data, "-v", "/data", "busybox"]), "create data container");
+    try {
+      ok(await d.docker(["run", "--rm", "--volumes-from", data, "busybox", "sh", "-c", "echo shared > /data/x"]), "write through --volumes-from");
+      const ro = await d.docker(["run", "--rm", "--volumes-from", `${data}:ro`, "busybox", "sh", "-c", "cat /data/x; touch /data/y"]);
+      assert.equal(ro.stdout, "shared\n");
+      assert.match(ro.stderr, /Read-only file system/);
+      const missing = await d.docker(["run", "--rm", "--volumes-from", `${p}-nope`, "busybox", "true"]);
+      assert.equal(missing.code, 125);
+      assert.match(missing.stderr, /No such container/);
+    } finally {
+      await d.docker(["rm", "-f", "-v", data]);
+    }
+  });
+
   test("bad values: dockerd's message, exit 125, nothing created", async () => {
     const before = ok(await d.docker(["ps", "-aq"]), "ps").stdout;
     const profile = join(d.dataRoot, "..", "seccomp-profile.json");
@@ -135,6 +174,10 @@ describe("privileges and resource limits", () => {
       [["--security-opt", "no-new-privileges=maybe"], /invalid --security-opt 2/],
       // The docker CLI reads a profile file and sends its JSON.
       [["--security-opt", `seccomp=${profile}`], /seccomp profiles are not supported by this daemon/],
+      [["--gpus", "all"], /could not select device driver/],
+      [["--device-read-bps", "/dev/null:1mb"], /--device-read-bps is not supported/],
+      [["--ulimit", "nofile=2048:1024"], /ulimit soft limit must be less than or equal to hard limit/],
+      [["--oom-score-adj", "5000"], /range for oom score adj is \[-1000, 1000\]/],
     ];
     for (const [args, message] of cases) {
       const r = await d.docker(["run", "--rm", ...args, "busybox", "true"]);

@@ -261,6 +261,13 @@ export function addContainerFlags(cmd: FlagSet, forRun: boolean): FlagSet {
     .option("--dns <list>", "Set custom DNS servers", collect, [])
     .option("--dns-search <list>", "Set custom DNS search domains", collect, [])
     .option("--dns-option <list>", "Set DNS options", collect, [])
+    .option("--volumes-from <list>", "Mount volumes from the specified container(s)", collect, [])
+    .option("--device <list>", "Add a host device to the container", collect, [])
+    .option("--device-cgroup-rule <list>", "Add a rule to the cgroup allowed devices list", collect, [])
+    .option("--ulimit <ulimit>", "Ulimit options", collect, [])
+    .option("--oom-score-adj <int>", "Tune host's OOM preferences (-1000 to 1000)")
+    .option("--cgroup-parent <string>", "Optional parent cgroup for the container")
+    .option("--cgroupns <string>", "Cgroup namespace to use (host|private)")
     .option("--privileged", "Give extended privileges to this container")
     .option("--read-only", "Mount the container's root filesystem as read only")
     .option("--cap-add <list>", "Add Linux capabilities", collect, [])
@@ -452,6 +459,9 @@ export function buildCreateRequest(
       return bad(`invalid argument "${String(v)}" for "${flag}" flag: ${(e as Error).message}`);
     }
   };
+  const oomScoreAdj = intFlag(verb, "--oom-score-adj", o.oomScoreAdj);
+  const devices = list("device").map((d) => parseDeviceFlag(d, bad));
+  const ulimits = list("ulimit").map((u) => parseUlimitFlag(u, bad));
   const memory = bytes("-m, --memory", o.memory);
   const memorySwap = bytes("--memory-swap", o.memorySwap, true);
   const memoryReservation = bytes("--memory-reservation", o.memoryReservation);
@@ -499,6 +509,13 @@ export function buildCreateRequest(
   set("GroupAdd", list("groupAdd"), list("groupAdd").length > 0);
   set("Runtime", o.runtime, o.runtime !== undefined);
   set("Init", true, !!o.init);
+  set("VolumesFrom", list("volumesFrom"), list("volumesFrom").length > 0);
+  set("Devices", devices, devices.length > 0);
+  set("DeviceCgroupRules", list("deviceCgroupRule"), list("deviceCgroupRule").length > 0);
+  set("Ulimits", ulimits, ulimits.length > 0);
+  set("OomScoreAdj", oomScoreAdj, oomScoreAdj !== undefined);
+  set("CgroupParent", o.cgroupParent, o.cgroupParent !== undefined);
+  set("CgroupnsMode", o.cgroupns, o.cgroupns !== undefined);
   set("Memory", memory, memory !== undefined);
   set("MemorySwap", memorySwap, memorySwap !== undefined);
   set("MemoryReservation", memoryReservation, memoryReservation !== undefined);
@@ -564,4 +581,32 @@ export function withDefaultTag(ref: string): string {
   if (ref.includes("@")) return ref;
   const lastSlash = ref.lastIndexOf("/");
   return ref.slice(lastSlash + 1).includes(":") ? ref : `${ref}:latest`;
+}
+
+/** `--device HOST[:CONTAINER][:PERMS]`, as the docker CLI reads it. */
+function parseDeviceFlag(spec: string, bad: (msg: string) => never): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+  const parts = spec.split(":");
+  const isMode = (s: string) => /^[rwm]{1,3}$/.test(s);
+  let [host, container, perms] = [parts[0] ?? "", "", "rwm"];
+  if (parts.length === 2) {
+    if (isMode(parts[1]!)) perms = parts[1]!;
+    else container = parts[1]!;
+  } else if (parts.length === 3) {
+    container = parts[1]!;
+    perms = parts[2]!;
+  } else if (parts.length > 3) {
+    bad(`invalid argument "${spec}" for "--device" flag: invalid device specification: ${spec}`);
+  }
+  if (!host.startsWith("/") || (container !== "" && !container.startsWith("/")) || !isMode(perms)) {
+    bad(`invalid argument "${spec}" for "--device" flag: invalid device specification: ${spec}`);
+  }
+  return { PathOnHost: host, PathInContainer: container || host, CgroupPermissions: perms };
+}
+
+/** `--ulimit NAME=SOFT[:HARD]`. */
+function parseUlimitFlag(spec: string, bad: (msg: string) => never): { Name: string; Soft: number; Hard: number } {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(spec);
+  if (!m) return bad(`invalid argument "${spec}" for "--ulimit" flag: invalid ulimit argument: ${spec}`);
+  const soft = Number(m[2]);
+  return { Name: m[1]!, Soft: soft, Hard: m[3] === undefined ? soft : Number(m[3]) };
 }

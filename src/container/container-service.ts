@@ -19,15 +19,18 @@ import type { NetworkManager } from "../network/index.js";
 import { checkCapabilityList, effectiveCapabilities } from "./capabilities.js";
 import { ContainerNetworking, networksOf, type JoinedNetwork } from "./container-network.js";
 import type { ContainerStore } from "./container-store.js";
+import { normalizeDeviceCgroupRules, normalizeDevices, resolveDevices } from "./devices.js";
 import type { EventBus } from "./events.js";
 import { findInitBinary, initPathInContainer } from "./init-binary.js";
 import { checkLogsReadable, logSizeMax, normalizeLogConfig } from "./log-config.js";
-import { fromMountSpec, parseBind, type MountRequest } from "./mounts.js";
+import { fromMountSpec, inheritedMounts, parseBind, parseVolumesFrom, type MountRequest } from "./mounts.js";
 import { checkSysctls, containerRefOf, normalizeNamespaceModes } from "./namespace-options.js";
 import { randomName, validName } from "./names.js";
 import { normalizeResourceLimits, ociResources, readResourceLimits } from "./resource-limits.js";
 import { restartDelayMs, shouldRestart, parseRestartPolicy } from "./restart-policy.js";
 import { parseSecurityOptions } from "./security-options.js";
+import { normalizeUlimits, ociRlimits } from "./ulimits.js";
+import { refuseUnsupported } from "./unsupported-options.js";
 import type { VolumeStore } from "./volume-store.js";
 import {
   zeroTime,
@@ -127,6 +130,19 @@ export class ContainerService {
     return this.list().filter((r) => r.image === imageId);
   }
 
+  /**
+   * `#entry` for a container named inside a create request (`--volumes-from`): a missing one is a
+   * 400, not a 404, which clients take for a missing image and go pull.
+   */
+  #entryOr400(ref: string): Entry {
+    try {
+      return this.#entry(ref);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new InvalidArgumentError(err.message);
+      throw err;
+    }
+  }
+
   #entry(ref: string): Entry {
     const key = ref.startsWith("/") ? ref.slice(1) : ref;
     const byId = this.#entries.get(key);
@@ -181,7 +197,14 @@ export class ContainerService {
       }
       const layers = await this.#prepareLayers(image);
       await Promise.all([snapshotter.createRw(id, layers), mkdir(store.dir(id), { recursive: true })]);
-      const mounts = await this.#createMounts(id, mountRequests, image);
+      const own = await this.#createMounts(id, mountRequests, image);
+      const mounts = [...own];
+      for (const spec of hostConfig.VolumesFrom ?? []) {
+        const from = parseVolumesFrom(spec);
+        // A 400, not a 404: clients take a 404 on create for a missing image and go pull it.
+        const lender = this.#entryOr400(from.container);
+        mounts.push(...inheritedMounts(mounts, lender.record.mounts, from.readOnly));
+      }
       const now = new Date().toISOString();
       const record: ContainerRecord = {
         id,
@@ -363,11 +386,12 @@ export class ContainerService {
   async #spec(record: ContainerRecord, rootfs: string, net: JoinedNetwork) {
     const { config, hostConfig } = record;
     const privileged = hostConfig.Privileged;
-    const [user, extraGids, devices, init] = await Promise.all([
+    const [user, extraGids, devices, init, asked] = await Promise.all([
       resolveUser(rootfs, config.User),
       resolveGroups(rootfs, hostConfig.GroupAdd ?? []),
       privileged ? hostDevices() : undefined,
       hostConfig.Init ? findInitBinary() : undefined,
+      resolveDevices(hostConfig.Devices ?? [], hostConfig.DeviceCgroupRules ?? []),
     ]);
     user.additionalGids = [...new Set([...user.additionalGids, ...extraGids])];
     const security = parseSecurityOptions(hostConfig.SecurityOpt);
@@ -407,11 +431,16 @@ export class ContainerService {
       utsNamespace: hostConfig.UTSMode === "host" ? "host" : "new",
       sysctl: hostConfig.Sysctls ?? undefined,
       etcFiles: net.etcFiles,
-      cgroupsPath: `/wharf/${record.id}`,
+      cgroupsPath: `/${(hostConfig.CgroupParent || "wharf").replace(/^\/+|\/+$/g, "")}/${record.id}`,
+      cgroupNamespace: hostConfig.CgroupnsMode === "private",
       shmSize: hostConfig.ShmSize,
       capabilities: effectiveCapabilities({ privileged, capAdd: hostConfig.CapAdd, capDrop: hostConfig.CapDrop }),
       privileged,
-      devices,
+      devices: [...(devices ?? []), ...asked.devices],
+      deviceRules: asked.allow,
+      rlimits: ociRlimits(hostConfig.Ulimits ?? []),
+      oomScoreAdj: hostConfig.OomScoreAdj,
+      annotations: hostConfig.Annotations ?? undefined,
       noNewPrivileges: security.noNewPrivileges,
       maskedPaths: security.unmaskedSystemPaths ? [] : (hostConfig.MaskedPaths ?? undefined),
       readonlyPaths: security.unmaskedSystemPaths ? [] : (hostConfig.ReadonlyPaths ?? undefined),
@@ -963,6 +992,17 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     throw new InvalidArgumentError(`invalid network mode: ${mode}`);
   }
   if (h.Binds != null && !Array.isArray(h.Binds)) throw new InvalidArgumentError("HostConfig.Binds must be an array");
+  refuseUnsupported(h as Record<string, unknown>);
+  const oomScoreAdj = h.OomScoreAdj ?? 0;
+  if (!Number.isInteger(oomScoreAdj) || oomScoreAdj < -1000 || oomScoreAdj > 1000) {
+    throw new InvalidArgumentError(`Invalid value ${String(oomScoreAdj)}, range for oom score adj is [-1000, 1000]`);
+  }
+  const cgroupParent = h.CgroupParent ?? "";
+  if (typeof cgroupParent !== "string" || cgroupParent.split("/").includes("..")) throw new InvalidArgumentError(`invalid cgroup parent: ${String(cgroupParent)}`);
+  const cgroupns = h.CgroupnsMode ?? "";
+  if (!["", "host", "private"].includes(cgroupns)) throw new InvalidArgumentError(`invalid cgroup namespace mode: ${cgroupns}`);
+  const volumesFrom = stringArray(h.VolumesFrom, "VolumesFrom");
+  for (const v of volumesFrom ?? []) parseVolumesFrom(v);
   const modes = normalizeNamespaceModes(h as Record<string, unknown>);
   const securityOpt = stringArray(h.SecurityOpt, "SecurityOpt");
   parseSecurityOptions(securityOpt); // refused now, not at start; applied at each start
@@ -974,7 +1014,7 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     PortBindings: h.PortBindings ?? {},
     RestartPolicy: restart,
     AutoRemove: h.AutoRemove ?? false,
-    VolumesFrom: h.VolumesFrom ?? null,
+    VolumesFrom: volumesFrom,
     Links: stringArray(h.Links, "Links"),
     PublishAllPorts: h.PublishAllPorts ?? false,
     Privileged: h.Privileged ?? false,
@@ -988,6 +1028,13 @@ export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostCo
     ...modes,
     Sysctls: checkSysctls(h.Sysctls, { ...modes, NetworkMode: mode }),
     GroupAdd: stringArray(h.GroupAdd, "GroupAdd"),
+    Devices: normalizeDevices(h.Devices),
+    DeviceCgroupRules: normalizeDeviceCgroupRules(h.DeviceCgroupRules),
+    Ulimits: normalizeUlimits(h.Ulimits),
+    OomScoreAdj: oomScoreAdj,
+    CgroupParent: cgroupParent,
+    CgroupnsMode: cgroupns === "" ? "host" : cgroupns,
+    Annotations: stringMap(h.Annotations, "Annotations"),
     LogConfig: normalizeLogConfig(h.LogConfig),
     Init: h.Init ?? null,
     ExtraHosts: stringArray(h.ExtraHosts, "ExtraHosts"),
@@ -1051,6 +1098,14 @@ export function mergeConfig(cfg: Partial<ContainerConfig>, image: ImageConfigBod
     StopSignal: cfg.StopSignal ?? image.StopSignal,
     StopTimeout: cfg.StopTimeout,
   };
+}
+
+function stringMap(v: unknown, field: string): Record<string, string> | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) {
+    throw new InvalidArgumentError(`json: cannot unmarshal into Go struct field HostConfig.${field} of type map[string]string`);
+  }
+  return { ...(v as Record<string, string>) };
 }
 
 function absolutePaths(v: unknown, field: string): string[] | null {

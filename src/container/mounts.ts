@@ -1,6 +1,6 @@
 import { isAbsolute, normalize } from "node:path";
 import { InvalidArgumentError } from "../lib/errors.js";
-import type { MountSpec } from "./types.js";
+import type { MountPoint, MountSpec } from "./types.js";
 
 /** A parsed `-v`/`Binds` entry or `Mounts` item, before volumes are created. */
 export interface MountRequest {
@@ -63,4 +63,32 @@ export function fromMountSpec(m: MountSpec): MountRequest {
     readOnly: m.ReadOnly ?? false,
     mode: m.ReadOnly ? "ro" : "",
   };
+}
+
+/**
+ * `--volumes-from CONTAINER[:ro|:rw]`: the mounts of another container, at
+ * the same places; `ro`/`rw` overrides their mode, otherwise each keeps its own.
+ * https://docs.docker.com/reference/cli/docker/container/run/#volumes-from
+ */
+export function parseVolumesFrom(spec: string): { container: string; readOnly?: boolean } {
+  const colon = spec.lastIndexOf(":");
+  if (colon < 0) return { container: spec };
+  const mode = spec.slice(colon + 1);
+  if (mode !== "ro" && mode !== "rw") throw new InvalidArgumentError(`invalid mode for volumes-from: ${spec}`);
+  if (colon === 0) throw new InvalidArgumentError(`invalid volumes-from: ${spec}`);
+  return { container: spec.slice(0, colon), readOnly: mode === "ro" };
+}
+
+/** The mounts `from` lends under `--volumes-from`, minus those at a destination `own` already has. */
+export function inheritedMounts(own: readonly MountPoint[], from: readonly MountPoint[], readOnly: boolean | undefined): MountPoint[] {
+  const taken = new Set(own.map((m) => m.Destination));
+  return from
+    .filter((m) => !taken.has(m.Destination))
+    .map((m) => {
+      const rw = readOnly === undefined ? m.RW : !readOnly;
+      // Lent, not owned: `rm -v` of the borrower never removes the lender's volumes.
+      const { anonymous: _anonymous, ...rest } = m;
+      void _anonymous;
+      return { ...rest, RW: rw, Mode: readOnly === undefined ? m.Mode : readOnly ? "ro" : "rw" };
+    });
 }

@@ -4,8 +4,10 @@
  * edge does no translation beyond validation.
  * https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerCreate
  */
+import type { DeviceMapping } from "./devices.js";
 import type { LogConfig } from "./log-config.js";
 import type { ResourceLimits } from "./resource-limits.js";
+import type { Ulimit } from "./ulimits.js";
 
 export interface ContainerConfig {
   Hostname: string;
@@ -79,6 +81,18 @@ export interface HostConfig extends Partial<ResourceLimits> {
   /** `--group-add`: group names (of the image's /etc/group) or numbers. */
   GroupAdd?: string[] | null;
   LogConfig?: LogConfig;
+  /** `--device`, `--device-cgroup-rule` (devices.ts). */
+  Devices?: DeviceMapping[] | null;
+  DeviceCgroupRules?: string[] | null;
+  /** `--ulimit` (ulimits.ts). */
+  Ulimits?: Ulimit[] | null;
+  OomScoreAdj?: number;
+  /** `--cgroup-parent`: the cgroup under which the container's goes (default `wharf`). */
+  CgroupParent?: string;
+  /** "host" (default on cgroup v1, as dockerd) or "private". */
+  CgroupnsMode?: string;
+  /** OCI annotations passed to the runtime. */
+  Annotations?: Record<string, string> | null;
   Init?: boolean | null;
   ExtraHosts?: string[] | null;
   /** `--dns`, `--dns-search`, `--dns-option`. */

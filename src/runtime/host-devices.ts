@@ -5,7 +5,8 @@
  * directories that hold no devices of the host's (pts, shm, fd, mqueue) and
  * /dev/console, which runc sets up from the container's terminal.
  */
-import { readdir, lstat } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { readdir, lstat, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { OciLinux } from "./oci-types.js";
 
@@ -28,22 +29,33 @@ export async function hostDevices(root = "/dev"): Promise<OciDevice[]> {
       if (!st) continue; // gone meanwhile
       if (st.isDirectory()) {
         if (!skippedDirs.has(name)) await walk(path);
-        continue;
+      } else if (path !== join(root, "console")) {
+        const d = deviceOf(path, st);
+        if (d) out.push(d);
       }
-      if (path === join(root, "console") || (!st.isCharacterDevice() && !st.isBlockDevice())) continue;
-      out.push({
-        path,
-        type: st.isCharacterDevice() ? "c" : "b",
-        major: major(st.rdev),
-        minor: minor(st.rdev),
-        fileMode: st.mode & 0o7777,
-        uid: st.uid,
-        gid: st.gid,
-      });
     }
   };
   await walk(root);
   return out;
+}
+
+/** The device node at `path` (symlinks followed), or undefined when it is none or missing. */
+export async function deviceAt(path: string): Promise<OciDevice | undefined> {
+  const st = await stat(path).catch(() => undefined);
+  return st ? deviceOf(path, st) : undefined;
+}
+
+function deviceOf(path: string, st: Stats): OciDevice | undefined {
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) return undefined;
+  return {
+    path,
+    type: st.isCharacterDevice() ? "c" : "b",
+    major: major(st.rdev),
+    minor: minor(st.rdev),
+    fileMode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+  };
 }
 
 /** glibc's gnu_dev_major/minor on a 64-bit dev_t. */

@@ -26,7 +26,7 @@ export type {
 } from "./runtime.js";
 export type { OciSpec, OciProcess, OciMount, OciResources, OciLinux, OciNamespace } from "./oci-types.js";
 export { ConmonRuntime, type ConmonRuntimeOptions } from "./conmon-runtime.js";
-export { hostDevices, type OciDevice } from "./host-devices.js";
+export { deviceAt, hostDevices, type OciDevice } from "./host-devices.js";
 export { buildOciSpec, buildExecProcess, normalizeCapability, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
 export { resolveGroups, resolveUser } from "./user.js";
 export { parseSignal } from "./signals.js";

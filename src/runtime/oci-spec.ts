@@ -93,6 +93,7 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
   if (ownUts) namespaces.push({ type: "uts" });
   namespaces.push({ type: "mount" });
   join("network", input.network);
+  if (input.cgroupNamespace) namespaces.push({ type: "cgroup" });
 
   const mounts: OciMount[] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
@@ -145,13 +146,18 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
     linux: {
       namespaces,
       cgroupsPath: input.cgroupsPath,
-      resources: { ...input.resources, devices: privileged ? [{ allow: true, access: "rwm" }] : DEVICE_RULES.map((r) => ({ ...r })) },
+      resources: {
+        ...input.resources,
+        devices: privileged ? [{ allow: true, access: "rwm" }] : [...DEVICE_RULES, ...(input.deviceRules ?? [])].map((r) => ({ ...r })),
+      },
       maskedPaths: privileged ? [] : [...(input.maskedPaths ?? MASKED_PATHS)],
       readonlyPaths: privileged ? [] : [...(input.readonlyPaths ?? READONLY_PATHS)],
     },
   };
   if (input.devices?.length) spec.linux.devices = input.devices.map((d) => ({ ...d }));
   if (input.apparmorProfile) spec.process.apparmorProfile = input.apparmorProfile;
+  if (input.rlimits?.length) spec.process.rlimits = input.rlimits.map((r) => ({ ...r }));
+  if (input.oomScoreAdj) spec.process.oomScoreAdj = input.oomScoreAdj;
   if (input.domainname && ownUts) spec.domainname = input.domainname;
   if (input.sysctl && Object.keys(input.sysctl).length > 0) spec.linux.sysctl = { ...input.sysctl };
   if (input.annotations) spec.annotations = { ...input.annotations };

@@ -25,7 +25,7 @@ export interface OciProcess {
   env: string[];
   cwd: string;
   capabilities?: OciCapabilities;
-  /** Left out on purpose: raising rlimits inside a container fails with EPERM on this kernel. */
+  /** Only what the user asks for (`--ulimit`): Docker's defaults raise limits, which fails with EPERM without CAP_SYS_RESOURCE. */
   rlimits?: { type: string; hard: number; soft: number }[];
   noNewPrivileges?: boolean;
   apparmorProfile?: string;

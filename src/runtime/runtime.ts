@@ -32,7 +32,7 @@
  * - `InternalError`: runc or conmon failed otherwise; the message is theirs.
  */
 import type { Readable } from "node:stream";
-import type { OciResources, OciSpec } from "./oci-types.js";
+import type { OciDeviceRule, OciResources, OciSpec } from "./oci-types.js";
 import type { OciDevice } from "./host-devices.js";
 
 export type { OciSpec, OciProcess, OciResources } from "./oci-types.js";
@@ -131,6 +131,14 @@ export interface ContainerSpecInput {
   privileged?: boolean;
   /** Device nodes to create besides the runtime's default ones (a privileged container's: the host's). */
   devices?: OciDevice[];
+  /** Device cgroup rules allowing more than Docker's defaults (`--device`, `--device-cgroup-rule`). */
+  deviceRules?: OciDeviceRule[];
+  /** Resource limits of the process (`--ulimit`); none by default. */
+  rlimits?: { type: string; soft: number; hard: number }[];
+  /** `--oom-score-adj`. */
+  oomScoreAdj?: number;
+  /** `--cgroupns private`: a cgroup namespace of its own. */
+  cgroupNamespace?: boolean;
   /** The process cannot gain privileges through setuid binaries or file capabilities. */
   noNewPrivileges?: boolean;
   /** Paths hidden from the container; default Docker's (`MASKED_PATHS`); none when privileged. */
