@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../lib/errors.js";
+import { parseDuration } from "../lib/go-duration.js";
 import { collect, intFlag, UsageError, type FlagSet } from "./command-kit.js";
 import { ramInBytes } from "../lib/humanize.js";
 
@@ -268,6 +269,13 @@ export function addContainerFlags(cmd: FlagSet, forRun: boolean): FlagSet {
     .option("--oom-score-adj <int>", "Tune host's OOM preferences (-1000 to 1000)")
     .option("--cgroup-parent <string>", "Optional parent cgroup for the container")
     .option("--cgroupns <string>", "Cgroup namespace to use (host|private)")
+    .option("--health-cmd <string>", "Command to run to check health")
+    .option("--health-interval <duration>", "Time between running the check (ms|s|m|h)")
+    .option("--health-timeout <duration>", "Maximum time to allow one check to run (ms|s|m|h)")
+    .option("--health-start-period <duration>", "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)")
+    .option("--health-start-interval <duration>", "Time between running the check during the start period (ms|s|m|h)")
+    .option("--health-retries <int>", "Consecutive failures needed to report unhealthy")
+    .option("--no-healthcheck", "Disable any container-specified HEALTHCHECK")
     .option("--privileged", "Give extended privileges to this container")
     .option("--read-only", "Mount the container's root filesystem as read only")
     .option("--cap-add <list>", "Add Linux capabilities", collect, [])
@@ -562,6 +570,8 @@ export function buildCreateRequest(
   if (o.stopSignal !== undefined) body.StopSignal = o.stopSignal;
   if (stopTimeout !== undefined) body.StopTimeout = stopTimeout;
   if (Object.keys(endpoints).length > 0) body.NetworkingConfig = { EndpointsConfig: endpoints };
+  const healthcheck = healthcheckOf(verb, o, bad);
+  if (healthcheck) body.Healthcheck = healthcheck;
 
   return {
     name: o.name as string | undefined,
@@ -609,4 +619,36 @@ function parseUlimitFlag(spec: string, bad: (msg: string) => never): { Name: str
   if (!m) return bad(`invalid argument "${spec}" for "--ulimit" flag: invalid ulimit argument: ${spec}`);
   const soft = Number(m[2]);
   return { Name: m[1]!, Soft: soft, Hard: m[3] === undefined ? soft : Number(m[3]) };
+}
+
+/** `--health-*` and `--no-healthcheck` as the Healthcheck of the create body (durations in ns). */
+function healthcheckOf(verb: string, o: Record<string, unknown>, bad: (msg: string) => never): Record<string, unknown> | undefined {
+  const durations: Array<[string, string, unknown]> = [
+    ["Interval", "--health-interval", o.healthInterval],
+    ["Timeout", "--health-timeout", o.healthTimeout],
+    ["StartPeriod", "--health-start-period", o.healthStartPeriod],
+    ["StartInterval", "--health-start-interval", o.healthStartInterval],
+  ];
+  const retries = intFlag(verb, "--health-retries", o.healthRetries);
+  const any = o.healthCmd !== undefined || retries !== undefined || durations.some(([, , v]) => v !== undefined);
+  // commander's --no-healthcheck sets healthcheck=false.
+  if (o.healthcheck === false) {
+    if (any) bad("--no-healthcheck conflicts with --health-* options");
+    return { Test: ["NONE"] };
+  }
+  if (!any) return undefined;
+  const hc: Record<string, unknown> = {};
+  if (o.healthCmd !== undefined) hc.Test = ["CMD-SHELL", String(o.healthCmd)];
+  for (const [field, flag, v] of durations) {
+    if (v === undefined) continue;
+    try {
+      const n = parseDuration(String(v));
+      if (n < 0) bad(`${flag} cannot be negative`);
+      hc[field] = n;
+    } catch (e) {
+      bad(`invalid argument "${String(v)}" for "${flag}" flag: ${(e as Error).message}`);
+    }
+  }
+  if (retries !== undefined) hc.Retries = retries;
+  return hc;
 }

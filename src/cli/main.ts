@@ -259,6 +259,11 @@ function processTerminal(): Terminal {
 
 async function makeIo(host: string): Promise<CliIo> {
   const env = process.env;
+  // The reader went away (`wharf events | head`): stop quietly, as a docker CLI killed by SIGPIPE does.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(141);
+    throw err;
+  });
   const pinned = env.WHARF_API_VERSION || env.DOCKER_API_VERSION || undefined;
   const { EngineClient } = await import("./client.js");
   return {

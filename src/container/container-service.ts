@@ -21,6 +21,7 @@ import { ContainerNetworking, networksOf, type JoinedNetwork } from "./container
 import type { ContainerStore } from "./container-store.js";
 import { normalizeDeviceCgroupRules, normalizeDevices, resolveDevices } from "./devices.js";
 import type { EventBus } from "./events.js";
+import { checkHealthConfig, HealthMonitor, mergeHealthConfig, probeCommand, type HealthConfig } from "./health-check.js";
 import { findInitBinary, initPathInContainer } from "./init-binary.js";
 import { checkLogsReadable, logSizeMax, normalizeLogConfig } from "./log-config.js";
 import { fromMountSpec, inheritedMounts, parseBind, parseVolumesFrom, type MountRequest } from "./mounts.js";
@@ -84,6 +85,8 @@ interface Entry {
   restartTimer?: NodeJS.Timeout;
   /** Exit code being delivered for a stop in progress, to tell a user stop from a crash. */
   stopping: boolean;
+  /** Runs the container's health check while it runs. */
+  health?: HealthMonitor;
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -362,8 +365,11 @@ export class ContainerService {
         FinishedAt: zeroTime,
       };
       record.manuallyStopped = false;
+      const health = probeCommand(record.config.Healthcheck);
+      if (health) record.state.Health = { Status: "starting", FailingStreak: 0, Log: [] };
       await this.#deps.store.save(record);
       this.#watchExit(entry);
+      this.#watchHealth(entry);
       this.#emit(record, "start");
     } catch (err) {
       await runtime.delete(record.id, { force: true }).catch(() => undefined);
@@ -460,6 +466,54 @@ export class ContainerService {
     return { kind: "path", path: `/proc/${other.state.Pid}/ns/${type}` };
   }
 
+  /** Starts the container's health check, if it has one (at start, and for a re-adopted container). */
+  #watchHealth(entry: Entry): void {
+    const { record } = entry;
+    const cmd = probeCommand(record.config.Healthcheck);
+    if (!cmd) return;
+    entry.health?.stop();
+    const monitor = new HealthMonitor(cmd, record.config.Healthcheck!, (argv, timeoutMs) => this.#probe(record, argv, timeoutMs), (state, changed) => {
+      if (entry.health !== monitor) return;
+      record.state.Health = state;
+      if (!changed) return;
+      this.#emit(record, `health_status: ${state.Status}`);
+      void this.#deps.store.save(record).catch((err: unknown) => this.#deps.log.warn(`saving ${record.id}: ${String(err)}`));
+    });
+    entry.health = monitor;
+    monitor.start();
+  }
+
+  /** One health probe: the command as an exec of the container's user, killed at the timeout. */
+  async #probe(record: ContainerRecord, argv: string[], timeoutMs: number): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    const { config } = record;
+    const user = await resolveUser(`/proc/${record.state.Pid}/root`, config.User);
+    const env = config.Env.some((e) => e.startsWith("HOSTNAME=")) ? config.Env : [...config.Env, `HOSTNAME=${config.Hostname}`];
+    const handle = await this.#deps.runtime.exec(
+      record.id,
+      randomBytes(16).toString("hex"),
+      { args: argv, env, cwd: config.WorkingDir || "/", user, terminal: false },
+      { tty: false, openStdin: false },
+    );
+    const chunks: Buffer[] = [];
+    handle.attach?.stdout.on("data", (b: Buffer) => chunks.push(b));
+    handle.attach?.stderr.on("data", (b: Buffer) => chunks.push(b));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+    const outcome = await Promise.race([handle.exitCode, timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      try {
+        process.kill(handle.pid, "SIGKILL");
+      } catch {
+        // exited meanwhile
+      }
+      handle.attach?.close();
+      return { exitCode: -1, output: "", timedOut: true };
+    }
+    await handle.attach?.done;
+    return { exitCode: outcome, output: Buffer.concat(chunks).toString("utf8"), timedOut: false };
+  }
+
   #watchExit(entry: Entry): void {
     const id = entry.record.id;
     this.#deps.runtime.waitExit(id).then(
@@ -471,6 +525,8 @@ export class ContainerService {
   async #onExit(entry: Entry, code: number): Promise<void> {
     const { record } = entry;
     if (!this.#entries.has(record.id)) return;
+    entry.health?.stop();
+    entry.health = undefined;
     const { runtime, snapshotter, store, log } = this.#deps;
     record.state = {
       ...record.state,
@@ -894,6 +950,7 @@ export class ContainerService {
           log.info(`re-adopted running container ${record.id.slice(0, 12)}`);
           live.push(record.id);
           this.#watchExit(entry);
+          this.#watchHealth(entry);
           continue;
         }
         await this.#onExit(entry, code ?? 255);
@@ -1058,10 +1115,12 @@ interface ImageConfigBody {
   Volumes?: Record<string, object> | null;
   Labels?: Record<string, string> | null;
   StopSignal?: string;
+  Healthcheck?: HealthConfig;
 }
 
 /** Applies the image's defaults under what the client asked for, as Docker does at create time. */
 export function mergeConfig(cfg: Partial<ContainerConfig>, image: ImageConfigBody): ContainerConfig {
+  checkHealthConfig(cfg.Healthcheck);
   checkStringArray(cfg.Env, "Env");
   checkStringArray(cfg.Cmd, "Cmd");
   checkStringArray(cfg.Entrypoint, "Entrypoint");
@@ -1096,6 +1155,7 @@ export function mergeConfig(cfg: Partial<ContainerConfig>, image: ImageConfigBod
     Entrypoint: entrypoint && entrypoint.length > 0 ? entrypoint : null,
     Labels: { ...(image.Labels ?? {}), ...(cfg.Labels ?? {}) },
     StopSignal: cfg.StopSignal ?? image.StopSignal,
+    Healthcheck: mergeHealthConfig(cfg.Healthcheck, image.Healthcheck),
     StopTimeout: cfg.StopTimeout,
   };
 }

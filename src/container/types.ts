@@ -5,6 +5,7 @@
  * https://docs.docker.com/engine/api/v1.45/#tag/Container/operation/ContainerCreate
  */
 import type { DeviceMapping } from "./devices.js";
+import type { HealthConfig, HealthState } from "./health-check.js";
 import type { LogConfig } from "./log-config.js";
 import type { ResourceLimits } from "./resource-limits.js";
 import type { Ulimit } from "./ulimits.js";
@@ -28,6 +29,8 @@ export interface ContainerConfig {
   Entrypoint: string[] | null;
   Labels: Record<string, string>;
   StopSignal?: string;
+  /** The image's HEALTHCHECK under the client's `--health-*` (health-check.ts). */
+  Healthcheck?: HealthConfig;
   StopTimeout?: number;
 }
 
@@ -140,6 +143,8 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Present while a container with a health check runs, and its last value after. */
+  Health?: HealthState;
 }
 
 /** What the daemon persists per container (`<data-root>/containers/<id>/container.json`). */

@@ -223,6 +223,15 @@ async function applyFilters(list: ContainerRecord[], filters: Map<string, string
       case "exited":
         list = list.filter((r) => r.state.Status === "exited" && values.includes(String(r.state.ExitCode)));
         break;
+      case "health":
+        for (const v of values) {
+          if (!["starting", "healthy", "unhealthy", "none"].includes(v)) {
+            throw new InvalidArgumentError(`Unrecognised filter value for health: ${v}`);
+          }
+        }
+        // "none": no health check; a stopped container's last health status still counts, as in dockerd.
+        list = list.filter((r) => values.includes(r.state.Health?.Status ?? "none"));
+        break;
       case "label":
         list = list.filter((r) =>
           values.every((v) => {

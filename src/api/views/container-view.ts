@@ -31,7 +31,7 @@ export function inspectContainer(r: ContainerRecord, net: NetworkLookup): Record
     Created: r.created,
     Path: r.path,
     Args: r.args,
-    State: { ...r.state, Health: undefined },
+    State: r.state,
     Image: r.image,
     ResolvConfPath: etc?.resolvConf ?? "",
     HostnamePath: etc?.hostname ?? "",
