@@ -467,6 +467,16 @@ export function buildCreateRequest(
       return bad(`invalid argument "${String(v)}" for "${flag}" flag: ${(e as Error).message}`);
     }
   };
+  // Like the docker CLI: a seccomp profile is read here and sent as its JSON.
+  const securityOpt = list("securityOpt").map((opt) => {
+    const m = /^seccomp[=:](.+)$/.exec(opt);
+    if (!m || m[1] === "unconfined" || m[1] === "builtin") return opt;
+    try {
+      return `seccomp=${readFileSync(m[1]!, "utf8")}`;
+    } catch (e) {
+      return bad(`opening seccomp profile (${m[1]}) failed: ${(e as Error).message}`);
+    }
+  });
   const oomScoreAdj = intFlag(verb, "--oom-score-adj", o.oomScoreAdj);
   const devices = list("device").map((d) => parseDeviceFlag(d, bad));
   const ulimits = list("ulimit").map((u) => parseUlimitFlag(u, bad));
@@ -512,7 +522,7 @@ export function buildCreateRequest(
   set("DnsOptions", list("dnsOption"), list("dnsOption").length > 0);
   set("CapAdd", list("capAdd"), list("capAdd").length > 0);
   set("CapDrop", list("capDrop"), list("capDrop").length > 0);
-  set("SecurityOpt", list("securityOpt"), list("securityOpt").length > 0);
+  set("SecurityOpt", securityOpt, securityOpt.length > 0);
   set("Sysctls", sysctls, Object.keys(sysctls).length > 0);
   set("GroupAdd", list("groupAdd"), list("groupAdd").length > 0);
   set("Runtime", o.runtime, o.runtime !== undefined);

@@ -14,24 +14,24 @@ import type { Logger } from "../lib/logger.js";
 import type { ImageStore, ImageRecord } from "../image/index.js";
 import type { Snapshotter } from "../snapshot/index.js";
 import type { Runtime, AttachSession, LogEntry, MountInput } from "../runtime/index.js";
-import { buildOciSpec, hostDevices, ProcessStartError, resolveGroups, resolveUser, readLogs, type NamespaceChoice } from "../runtime/index.js";
+import { buildOciSpec, hostDevices, ProcessStartError, resolveGroups, resolveUser, readLogs, seccompFromDockerProfile, type NamespaceChoice } from "../runtime/index.js";
 import type { NetworkManager } from "../network/index.js";
-import { checkCapabilityList, effectiveCapabilities } from "./capabilities.js";
+import { effectiveCapabilities } from "./capabilities.js";
 import { ContainerNetworking, networksOf, type JoinedNetwork } from "./container-network.js";
 import type { ContainerStore } from "./container-store.js";
-import { normalizeDeviceCgroupRules, normalizeDevices, resolveDevices } from "./devices.js";
+import { mergeConfig, normalizeHostConfig } from "./create-request.js";
+import { resolveDevices } from "./devices.js";
 import type { EventBus } from "./events.js";
-import { checkHealthConfig, HealthMonitor, mergeHealthConfig, probeCommand, type HealthConfig } from "./health-check.js";
+import { HealthMonitor, probeCommand } from "./health-check.js";
 import { findInitBinary, initPathInContainer } from "./init-binary.js";
-import { checkLogsReadable, logSizeMax, normalizeLogConfig } from "./log-config.js";
+import { checkLogsReadable, logSizeMax } from "./log-config.js";
 import { fromMountSpec, inheritedMounts, parseBind, parseVolumesFrom, type MountRequest } from "./mounts.js";
-import { checkSysctls, containerRefOf, normalizeNamespaceModes } from "./namespace-options.js";
+import { containerRefOf } from "./namespace-options.js";
 import { randomName, validName } from "./names.js";
-import { normalizeResourceLimits, ociResources, readResourceLimits } from "./resource-limits.js";
-import { restartDelayMs, shouldRestart, parseRestartPolicy } from "./restart-policy.js";
+import { ociResources, readResourceLimits } from "./resource-limits.js";
+import { restartDelayMs, shouldRestart } from "./restart-policy.js";
 import { parseSecurityOptions } from "./security-options.js";
-import { normalizeUlimits, ociRlimits } from "./ulimits.js";
-import { refuseUnsupported } from "./unsupported-options.js";
+import { ociRlimits } from "./ulimits.js";
 import type { VolumeStore } from "./volume-store.js";
 import {
   zeroTime,
@@ -401,6 +401,7 @@ export class ContainerService {
     ]);
     user.additionalGids = [...new Set([...user.additionalGids, ...extraGids])];
     const security = parseSecurityOptions(hostConfig.SecurityOpt);
+    const caps = effectiveCapabilities({ privileged, capAdd: hostConfig.CapAdd, capDrop: hostConfig.CapDrop });
     const pid = this.#sharedNamespace(hostConfig.PidMode ?? "", "pid");
     const ipcMode = hostConfig.IpcMode ?? "private";
     const ipc = this.#sharedNamespace(ipcMode, "ipc");
@@ -440,7 +441,8 @@ export class ContainerService {
       cgroupsPath: `/${(hostConfig.CgroupParent || "wharf").replace(/^\/+|\/+$/g, "")}/${record.id}`,
       cgroupNamespace: hostConfig.CgroupnsMode === "private",
       shmSize: hostConfig.ShmSize,
-      capabilities: effectiveCapabilities({ privileged, capAdd: hostConfig.CapAdd, capDrop: hostConfig.CapDrop }),
+      capabilities: caps,
+      seccomp: security.seccomp === "default" || security.seccomp === "unconfined" ? security.seccomp : seccompFromDockerProfile(security.seccomp, caps),
       privileged,
       devices: [...(devices ?? []), ...asked.devices],
       deviceRules: asked.allow,
@@ -1000,14 +1002,6 @@ export function pipeSession(s: AttachSession, opts: { stdin: Readable | undefine
   }
 }
 
-function validConsoleSize(v: unknown): [number, number] | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isInteger(n) && n >= 0 && n < 65536)) {
-    throw new InvalidArgumentError("ConsoleSize must be [height, width]");
-  }
-  return [v[0], v[1]];
-}
-
 export function consoleSizeOf(v: [number, number] | undefined): { height: number; width: number } | undefined {
   return v && v[0] > 0 && v[1] > 0 ? { height: v[0], width: v[1] } : undefined;
 }
@@ -1035,157 +1029,4 @@ function initialState(): ContainerState {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** Fills Docker's defaults and validates what clients send in HostConfig. */
-export function normalizeHostConfig(hc: Partial<HostConfig> | undefined): HostConfig {
-  const h = hc ?? {};
-  const restart = parseRestartPolicy(h.RestartPolicy);
-  if (h.AutoRemove && restart.Name !== "" && restart.Name !== "no") {
-    throw new InvalidArgumentError(`conflicting options: cannot specify both --restart and --rm`);
-  }
-  const mode = h.NetworkMode ?? "default";
-  if (!/^(default|bridge|host|none|container:.+|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/.test(mode)) {
-    throw new InvalidArgumentError(`invalid network mode: ${mode}`);
-  }
-  if (h.Binds != null && !Array.isArray(h.Binds)) throw new InvalidArgumentError("HostConfig.Binds must be an array");
-  refuseUnsupported(h as Record<string, unknown>);
-  const oomScoreAdj = h.OomScoreAdj ?? 0;
-  if (!Number.isInteger(oomScoreAdj) || oomScoreAdj < -1000 || oomScoreAdj > 1000) {
-    throw new InvalidArgumentError(`Invalid value ${String(oomScoreAdj)}, range for oom score adj is [-1000, 1000]`);
-  }
-  const cgroupParent = h.CgroupParent ?? "";
-  if (typeof cgroupParent !== "string" || cgroupParent.split("/").includes("..")) throw new InvalidArgumentError(`invalid cgroup parent: ${String(cgroupParent)}`);
-  const cgroupns = h.CgroupnsMode ?? "";
-  if (!["", "host", "private"].includes(cgroupns)) throw new InvalidArgumentError(`invalid cgroup namespace mode: ${cgroupns}`);
-  const volumesFrom = stringArray(h.VolumesFrom, "VolumesFrom");
-  for (const v of volumesFrom ?? []) parseVolumesFrom(v);
-  const modes = normalizeNamespaceModes(h as Record<string, unknown>);
-  const securityOpt = stringArray(h.SecurityOpt, "SecurityOpt");
-  parseSecurityOptions(securityOpt); // refused now, not at start; applied at each start
-
-  return {
-    Binds: h.Binds ?? null,
-    Mounts: h.Mounts ?? [],
-    NetworkMode: mode,
-    PortBindings: h.PortBindings ?? {},
-    RestartPolicy: restart,
-    AutoRemove: h.AutoRemove ?? false,
-    VolumesFrom: volumesFrom,
-    Links: stringArray(h.Links, "Links"),
-    PublishAllPorts: h.PublishAllPorts ?? false,
-    Privileged: h.Privileged ?? false,
-    CapAdd: checkCapabilityList(h.CapAdd, "CapAdd"),
-    CapDrop: checkCapabilityList(h.CapDrop, "CapDrop"),
-    SecurityOpt: securityOpt,
-    MaskedPaths: absolutePaths(h.MaskedPaths, "MaskedPaths"),
-    ReadonlyPaths: absolutePaths(h.ReadonlyPaths, "ReadonlyPaths"),
-    ...normalizeResourceLimits(h as Record<string, unknown>),
-    ReadonlyRootfs: h.ReadonlyRootfs ?? false,
-    ...modes,
-    Sysctls: checkSysctls(h.Sysctls, { ...modes, NetworkMode: mode }),
-    GroupAdd: stringArray(h.GroupAdd, "GroupAdd"),
-    Devices: normalizeDevices(h.Devices),
-    DeviceCgroupRules: normalizeDeviceCgroupRules(h.DeviceCgroupRules),
-    Ulimits: normalizeUlimits(h.Ulimits),
-    OomScoreAdj: oomScoreAdj,
-    CgroupParent: cgroupParent,
-    CgroupnsMode: cgroupns === "" ? "host" : cgroupns,
-    Annotations: stringMap(h.Annotations, "Annotations"),
-    LogConfig: normalizeLogConfig(h.LogConfig),
-    Init: h.Init ?? null,
-    ExtraHosts: stringArray(h.ExtraHosts, "ExtraHosts"),
-    Dns: stringArray(h.Dns, "Dns") ?? [],
-    DnsSearch: stringArray(h.DnsSearch, "DnsSearch") ?? [],
-    DnsOptions: stringArray(h.DnsOptions, "DnsOptions") ?? [],
-    Tmpfs: h.Tmpfs,
-    ShmSize: h.ShmSize ?? 67108864,
-    ConsoleSize: validConsoleSize(h.ConsoleSize),
-    Runtime: h.Runtime ?? "runc",
-  };
-}
-
-interface ImageConfigBody {
-  Env?: string[] | null;
-  Cmd?: string[] | null;
-  Entrypoint?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-  ExposedPorts?: Record<string, object> | null;
-  Volumes?: Record<string, object> | null;
-  Labels?: Record<string, string> | null;
-  StopSignal?: string;
-  Healthcheck?: HealthConfig;
-}
-
-/** Applies the image's defaults under what the client asked for, as Docker does at create time. */
-export function mergeConfig(cfg: Partial<ContainerConfig>, image: ImageConfigBody): ContainerConfig {
-  checkHealthConfig(cfg.Healthcheck);
-  checkStringArray(cfg.Env, "Env");
-  checkStringArray(cfg.Cmd, "Cmd");
-  checkStringArray(cfg.Entrypoint, "Entrypoint");
-  const env = new Map<string, string>();
-  for (const e of [...(image.Env ?? []), ...(cfg.Env ?? [])]) {
-    const i = e.indexOf("=");
-    env.set(i < 0 ? e : e.slice(0, i), e);
-  }
-  let entrypoint = cfg.Entrypoint ?? null;
-  let cmd = cfg.Cmd ?? null;
-  const userSetEntrypoint = entrypoint !== null && entrypoint.length > 0;
-  // `--entrypoint ""` arrives as [""]: it resets the image's entrypoint.
-  if (entrypoint !== null && entrypoint.length === 1 && entrypoint[0] === "") entrypoint = [];
-  if (entrypoint === null) entrypoint = image.Entrypoint ?? null;
-  if ((cmd === null || cmd.length === 0) && !userSetEntrypoint) cmd = image.Cmd ?? null;
-  return {
-    Hostname: cfg.Hostname ?? "",
-    Domainname: cfg.Domainname ?? "",
-    User: cfg.User || image.User || "",
-    AttachStdin: cfg.AttachStdin ?? false,
-    AttachStdout: cfg.AttachStdout ?? false,
-    AttachStderr: cfg.AttachStderr ?? false,
-    ExposedPorts: { ...(image.ExposedPorts ?? {}), ...(cfg.ExposedPorts ?? {}) },
-    Tty: cfg.Tty ?? false,
-    OpenStdin: cfg.OpenStdin ?? false,
-    StdinOnce: cfg.StdinOnce ?? false,
-    Env: [...env.values()],
-    Cmd: cmd,
-    Image: cfg.Image!,
-    Volumes: { ...(image.Volumes ?? {}), ...(cfg.Volumes ?? {}) },
-    WorkingDir: cfg.WorkingDir || image.WorkingDir || "",
-    Entrypoint: entrypoint && entrypoint.length > 0 ? entrypoint : null,
-    Labels: { ...(image.Labels ?? {}), ...(cfg.Labels ?? {}) },
-    StopSignal: cfg.StopSignal ?? image.StopSignal,
-    Healthcheck: mergeHealthConfig(cfg.Healthcheck, image.Healthcheck),
-    StopTimeout: cfg.StopTimeout,
-  };
-}
-
-function stringMap(v: unknown, field: string): Record<string, string> | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) {
-    throw new InvalidArgumentError(`json: cannot unmarshal into Go struct field HostConfig.${field} of type map[string]string`);
-  }
-  return { ...(v as Record<string, string>) };
-}
-
-function absolutePaths(v: unknown, field: string): string[] | null {
-  const paths = stringArray(v, field);
-  const bad = paths?.find((p) => !p.startsWith("/"));
-  if (bad !== undefined) throw new InvalidArgumentError(`HostConfig.${field}: not an absolute path: ${bad}`);
-  return paths;
-}
-
-function stringArray(v: unknown, field: string): string[] | null {
-  if (v === undefined || v === null) return null;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
-    throw new InvalidArgumentError(`json: cannot unmarshal ${typeof v} into Go struct field HostConfig.${field} of type []string`);
-  }
-  return [...v];
-}
-
-function checkStringArray(v: unknown, field: string): void {
-  if (v === undefined || v === null) return;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
-    throw new InvalidArgumentError(`json: cannot unmarshal ${typeof v} into Go struct field Config.${field} of type []string`);
-  }
 }

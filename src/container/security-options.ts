@@ -4,9 +4,9 @@
  * (https://docs.docker.com/reference/cli/docker/container/run/#security-opt).
  *
  * - `no-new-privileges[=true|false]`: the process cannot gain privileges (setuid, file caps).
- * - `seccomp=unconfined`: no seccomp filter, which is what every Wharf container
- *   has today (`/info` says so); a profile (the docker CLI sends its JSON) is
- *   refused rather than silently not applied.
+ * - `seccomp=unconfined`: no seccomp filter; `seccomp=<profile JSON>` (the docker CLI reads the
+ *   file and sends its content): that profile, in Docker's format; otherwise Wharf's default
+ *   filter (runtime/seccomp.ts).
  * - `systempaths=unconfined`: /proc and /sys paths are neither masked nor read-only (the docker
  *   CLI sends this as empty HostConfig.MaskedPaths and ReadonlyPaths instead).
  * - `writable-cgroups[=true|false]`: /sys/fs/cgroup is mounted read-write.
@@ -17,8 +17,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../lib/errors.js";
+import { seccompFromDockerProfile } from "../runtime/index.js";
 
 export interface SecurityOptions {
+  /** "default" (Wharf's filter, runtime/seccomp.ts), "unconfined", or a Docker-format profile's JSON. */
+  seccomp: string;
   noNewPrivileges: boolean;
   unmaskedSystemPaths: boolean;
   writableCgroups: boolean;
@@ -28,7 +31,7 @@ export interface SecurityOptions {
 
 /** Parses a SecurityOpt list; `InvalidArgumentError` for anything dockerd would refuse or Wharf cannot honour. */
 export function parseSecurityOptions(list: readonly string[] | null | undefined): SecurityOptions {
-  const out: SecurityOptions = { noNewPrivileges: false, unmaskedSystemPaths: false, writableCgroups: false };
+  const out: SecurityOptions = { seccomp: "default", noNewPrivileges: false, unmaskedSystemPaths: false, writableCgroups: false };
   for (const opt of list ?? []) {
     // `no-new-privileges` alone is the one option without a value.
     if (opt === "no-new-privileges") {
@@ -53,8 +56,13 @@ export function parseSecurityOptions(list: readonly string[] | null | undefined)
         out.unmaskedSystemPaths = true;
         break;
       case "seccomp":
-        if (value !== "unconfined") {
-          throw new InvalidArgumentError("seccomp profiles are not supported by this daemon: containers run without a seccomp filter (seccomp=unconfined)");
+        if (value === "unconfined") out.seccomp = "unconfined";
+        else if (value === "builtin") out.seccomp = "default";
+        else if (value.trimStart().startsWith("{")) {
+          seccompFromDockerProfile(value, []); // refused now if it is no profile
+          out.seccomp = value;
+        } else {
+          throw new InvalidArgumentError(`seccomp=${value}: the client sends the profile itself (its JSON), or "unconfined"`);
         }
         break;
       case "apparmor":

@@ -1,6 +1,7 @@
 import type { ContainerSpecInput, MountInput, NamespaceChoice, ProcessInput } from "./runtime.js";
 import type { OciDeviceRule, OciMount, OciNamespace, OciProcess, OciSpec } from "./oci-types.js";
 import { InvalidArgumentError } from "../lib/errors.js";
+import { defaultSeccomp } from "./seccomp.js";
 
 /** Docker's default capability set (moby `oci/caps/defaults.go`). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [
@@ -156,6 +157,8 @@ export function buildOciSpec(input: ContainerSpecInput): OciSpec {
   };
   if (input.devices?.length) spec.linux.devices = input.devices.map((d) => ({ ...d }));
   if (input.apparmorProfile) spec.process.apparmorProfile = input.apparmorProfile;
+  const seccomp = input.seccomp ?? "default";
+  if (!privileged && seccomp !== "unconfined") spec.linux.seccomp = seccomp === "default" ? defaultSeccomp(caps) : seccomp;
   if (input.rlimits?.length) spec.process.rlimits = input.rlimits.map((r) => ({ ...r }));
   if (input.oomScoreAdj) spec.process.oomScoreAdj = input.oomScoreAdj;
   if (input.domainname && ownUts) spec.domainname = input.domainname;

@@ -89,5 +89,18 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   rootfsPropagation?: string;
-  seccomp?: unknown;
+  seccomp?: OciSeccomp;
+}
+
+/** https://github.com/opencontainers/runtime-spec/blob/v1.0.2/config-linux.md#seccomp */
+export interface OciSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls?: Array<{
+    names: string[];
+    action: string;
+    errnoRet?: number;
+    args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>;
+  }>;
 }

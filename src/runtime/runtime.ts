@@ -32,7 +32,7 @@
  * - `InternalError`: runc or conmon failed otherwise; the message is theirs.
  */
 import type { Readable } from "node:stream";
-import type { OciDeviceRule, OciResources, OciSpec } from "./oci-types.js";
+import type { OciDeviceRule, OciResources, OciSeccomp, OciSpec } from "./oci-types.js";
 import type { OciDevice } from "./host-devices.js";
 
 export type { OciSpec, OciProcess, OciResources } from "./oci-types.js";
@@ -141,6 +141,11 @@ export interface ContainerSpecInput {
   cgroupNamespace?: boolean;
   /** The process cannot gain privileges through setuid binaries or file capabilities. */
   noNewPrivileges?: boolean;
+  /**
+   * The system-call filter: `default` (seccomp.ts, fitted to the capabilities; the default),
+   * `unconfined` (none), or a filter of the caller's. Privileged containers get none.
+   */
+  seccomp?: "default" | "unconfined" | OciSeccomp;
   /** Paths hidden from the container; default Docker's (`MASKED_PATHS`); none when privileged. */
   maskedPaths?: string[];
   /** Paths mounted read-only; default Docker's (`READONLY_PATHS`); none when privileged. */

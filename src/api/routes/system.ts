@@ -101,7 +101,7 @@ export function systemRoutes(router: Router, deps: SystemRouteDeps): void {
       LiveRestoreEnabled: true,
       Isolation: "",
       InitBinary: "",
-      SecurityOptions: ["name=seccomp,profile=unconfined"],
+      SecurityOptions: ["name=seccomp,profile=builtin"],
       Warnings: [],
     });
   });
