@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { TestDaemon, type Result } from "./support/daemon.js";
+import { ok, TestDaemon } from "./support/daemon.js";
 import { Dockerd } from "./support/dockerd.js";
 import { ChildRegistry, cleanupTempDirs, tempDir } from "./support/registry.js";
 
@@ -13,10 +13,6 @@ import { ChildRegistry, cleanupTempDirs, tempDir } from "./support/registry.js";
  */
 const p = `wharftest-${randomBytes(3).toString("hex")}`;
 
-function ok(r: Result, what: string): Result {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}`);
-  return r;
-}
 
 describe("interoperability with a real dockerd", () => {
   let wharf: TestDaemon;

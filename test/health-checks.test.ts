@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { TestDaemon, type Result } from "./support/daemon.js";
+import { ok, TestDaemon } from "./support/daemon.js";
 
 /**
  * Health checks on a real daemon, seen through the real docker CLI: `--health-*`
@@ -13,10 +13,6 @@ import { TestDaemon, type Result } from "./support/daemon.js";
  */
 const p = `wharftest-${randomBytes(3).toString("hex")}`;
 
-function ok(r: Result, what: string): Result {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}`);
-  return r;
-}
 
 describe("health checks", () => {
   let d: TestDaemon;

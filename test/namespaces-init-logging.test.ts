@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
-import { TestDaemon, type Result } from "./support/daemon.js";
+import { ok, TestDaemon } from "./support/daemon.js";
 
 /**
  * `--pid`, `--ipc`, `--uts`, `--sysctl`, `--group-add`, `--init` and
@@ -13,10 +13,6 @@ import { TestDaemon, type Result } from "./support/daemon.js";
  */
 const p = `wharftest-${randomBytes(3).toString("hex")}`;
 
-function ok(r: Result, what: string): Result {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}`);
-  return r;
-}
 
 describe("namespaces, sysctls, groups, init and logging", () => {
   let d: TestDaemon;

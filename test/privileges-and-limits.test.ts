@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readdir, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { TestDaemon, type Result } from "./support/daemon.js";
+import { ok, TestDaemon } from "./support/daemon.js";
 
 /**
  * `--cap-add/--cap-drop`, `--privileged`, `--security-opt` and the cgroup
@@ -14,10 +14,6 @@ import { TestDaemon, type Result } from "./support/daemon.js";
  */
 const p = `wharftest-${randomBytes(3).toString("hex")}`;
 
-function ok(r: Result, what: string): Result {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}`);
-  return r;
-}
 
 /** The CapEff mask of the container's process, as a set of bit numbers. */
 function capBits(statusLine: string): Set<number> {

@@ -31,7 +31,7 @@ import { importRootfs, LocalImageStore, loadImages, MediaTypes, ociArchitecture 
 import { UnauthorizedError, UnavailableError } from "../src/lib/errors.js";
 import tar from "tar-stream";
 import { gzipSync } from "node:zlib";
-import { runCommand, TestDaemon, wharfBin, type Result } from "./support/daemon.js";
+import { ok, runCommand, TestDaemon, wharfBin } from "./support/daemon.js";
 import { busyboxTar, ChildRegistry, cleanupTempDirs, stopChildRegistries, tempDir } from "./support/registry.js";
 
 const haveBusybox = existsSync(busyboxTar);
@@ -44,10 +44,6 @@ async function htpasswdFile(): Promise<string> {
   return path;
 }
 
-function ok(r: Result, what: string): Result {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
 
 const unique = () => randomBytes(4).toString("hex");
 

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { TestDaemon, type Result } from "./support/daemon.js";
+import { ok, TestDaemon } from "./support/daemon.js";
 import { ChildRegistry, cleanupTempDirs, stopChildRegistries, tempDir } from "./support/registry.js";
 
 /**
@@ -19,10 +19,6 @@ import { ChildRegistry, cleanupTempDirs, stopChildRegistries, tempDir } from "./
 const run = promisify(execFile);
 const p = `wharftest-${randomBytes(3).toString("hex")}`;
 
-function ok(r: Result, what: string): Result {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}${r.stderr}`);
-  return r;
-}
 
 /** A CA and a server certificate it signed for `ip` (and 127.0.0.1/localhost). */
 async function makeCerts(dir: string, ip: string): Promise<{ ca: string; cert: string; key: string }> {

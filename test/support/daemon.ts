@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -163,6 +164,12 @@ export interface Result {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** Asserts a command succeeded, showing what it printed when it did not; returns its result. */
+export function ok(r: Result, what: string): Result {
+  assert.equal(r.code, 0, `${what}: exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
 }
 
 /**
