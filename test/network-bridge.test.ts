@@ -139,6 +139,21 @@ test("detach returns before the veth is deleted; the veth goes right after", asy
   assert.equal(onBridge().includes(added[0]!), false, `${added[0]} still on the bridge 5 s after detach`);
 });
 
+test("the bridge's MAC address is set, and stays when containers join it", async () => {
+  const bridge = fx.opts.bridgeName!;
+  const mac = () => readFileSync(`/sys/class/net/${bridge}/address`, "utf8").trim();
+  // 3 = NET_ADDR_SET: the kernel no longer replaces it with the lowest port's address.
+  assert.equal(readFileSync(`/sys/class/net/${bridge}/addr_assign_type`, "utf8").trim(), "3");
+  const before = mac();
+  const ids = [newId(), newId(), newId()];
+  try {
+    for (const id of ids) await m.attach(id, { hostname: "m" });
+    assert.equal(mac(), before);
+  } finally {
+    for (const id of ids) await m.detach(id);
+  }
+});
+
 test("a host port in use is a ConflictError and leaves nothing behind", async () => {
   const port = await freePort();
   const squatter = await listening(port);

@@ -239,6 +239,15 @@ test("--net=host, --net=none and --net=container:", async () => {
   }
 });
 
+test("--mac-address: the interface has it, from both CLIs; the default is derived from the address; bad ones refused", async () => {
+  assert.equal(await ok(daemon.docker(["run", "--rm", "--mac-address", "92:d0:c6:0a:29:33", "busybox", "cat", "/sys/class/net/eth0/address"])), "92:d0:c6:0a:29:33\n");
+  assert.equal(await ok(daemon.wharf(["run", "--rm", "--mac-address", "92:D0:C6:0A:29:34", "busybox", "cat", "/sys/class/net/eth0/address"])), "92:d0:c6:0a:29:34\n");
+  assert.match(await ok(daemon.docker(["run", "--rm", "busybox", "cat", "/sys/class/net/eth0/address"])), /^02:42:/);
+  const multicast = await daemon.docker(["run", "--rm", "--mac-address", "93:00:00:00:00:01", "busybox", "true"]);
+  assert.equal(multicast.code, 125);
+  assert.match(multicast.stderr, /invalid MAC address: 93:00:00:00:00:01: a multicast address/);
+});
+
 test("bad input: clear errors, nothing created", async () => {
   const cases: Array<[string[], RegExp]> = [
     [["run", "-p", "notaport", "busybox"], /invalid containerPort: notaport/],

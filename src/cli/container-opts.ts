@@ -257,6 +257,7 @@ export function addContainerFlags(cmd: FlagSet, forRun: boolean): FlagSet {
     .option("--net <network>", "Connect a container to a network (alias of --network)")
     .option("--network-alias <list>", "Add network-scoped alias for the container", collect, [])
     .option("--ip <string>", "IPv4 address (e.g., 172.30.100.104)")
+    .option("--mac-address <string>", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
     .option("--link <list>", "Add link to another container", collect, [])
     .option("--add-host <list>", "Add a custom host-to-IP mapping (host:ip)", collect, [])
     .option("--dns <list>", "Set custom DNS servers", collect, [])
@@ -577,6 +578,7 @@ export function buildCreateRequest(
   if (cmdArgs.length > 0) body.Cmd = cmdArgs;
   if (Object.keys(volumes).length > 0) body.Volumes = volumes;
   if (entrypoint) body.Entrypoint = entrypoint;
+  if (o.macAddress !== undefined) body.MacAddress = o.macAddress;
   if (o.stopSignal !== undefined) body.StopSignal = o.stopSignal;
   if (stopTimeout !== undefined) body.StopTimeout = stopTimeout;
   if (Object.keys(endpoints).length > 0) body.NetworkingConfig = { EndpointsConfig: endpoints };

@@ -80,6 +80,8 @@ export class ContainerNetworking {
       // Like Docker, an unknown network is not an error until start (then a 404 "network X not found").
       const net = this.#network.list().find((n) => n.Name === ref || n.Id === ref);
       const cfg = endpointConfig(settings, ref);
+      // Config.MacAddress (before API 1.44 the only place for it) is the first network's.
+      if (ref === mode && config.MacAddress && !cfg.MacAddress) cfg.MacAddress = checkMac(config.MacAddress);
       const predefined = net?.predefined ?? false;
       if (predefined && cfg.Aliases?.length) throw new InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");
       if (predefined && cfg.IPAMConfig?.IPv4Address) throw new InvalidArgumentError("user specified IP address is supported on user defined networks only");
@@ -116,6 +118,7 @@ export class ContainerNetworking {
       network,
       aliases: cfg.Aliases ?? undefined,
       ipv4: cfg.IPAMConfig?.IPv4Address || undefined,
+      mac: cfg.MacAddress || undefined,
     }));
     const sandbox = await this.#network.attach(record.id, {
       name: record.name,
@@ -193,7 +196,16 @@ function endpointConfig(v: unknown, network: string): EndpointConfig {
   const out: EndpointConfig = {};
   if (e.Aliases?.length) out.Aliases = [...e.Aliases];
   if (ip) out.IPAMConfig = { IPv4Address: ip };
+  if (e.MacAddress) out.MacAddress = checkMac(e.MacAddress);
   return out;
+}
+
+/** A unicast Ethernet address, as `--mac-address` takes it; dockerd's message otherwise. */
+function checkMac(mac: unknown): string {
+  if (typeof mac !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new InvalidArgumentError(`invalid MAC address: ${String(mac)}`);
+  // The low bit of the first octet marks a multicast address, which no interface can have.
+  if (parseInt(mac.slice(0, 2), 16) & 1) throw new InvalidArgumentError(`invalid MAC address: ${mac}: a multicast address`);
+  return mac.toLowerCase();
 }
 
 function namespaceOf(s: Sandbox): NetworkNamespace {

@@ -138,6 +138,7 @@ export function mergeConfig(cfg: Partial<ContainerConfig>, image: ImageConfigBod
     Entrypoint: entrypoint && entrypoint.length > 0 ? entrypoint : null,
     Labels: { ...(image.Labels ?? {}), ...(cfg.Labels ?? {}) },
     StopSignal: cfg.StopSignal ?? image.StopSignal,
+    ...(typeof cfg.MacAddress === "string" && cfg.MacAddress !== "" ? { MacAddress: cfg.MacAddress } : {}),
     Healthcheck: mergeHealthConfig(cfg.Healthcheck, image.Healthcheck),
     StopTimeout: cfg.StopTimeout,
   };

@@ -29,6 +29,8 @@ export interface ContainerConfig {
   Entrypoint: string[] | null;
   Labels: Record<string, string>;
   StopSignal?: string;
+  /** `--mac-address` as clients before API 1.44 send it: the first network's. */
+  MacAddress?: string;
   /** The image's HEALTHCHECK under the client's `--health-*` (health-check.ts). */
   Healthcheck?: HealthConfig;
   StopTimeout?: number;
@@ -113,6 +115,8 @@ export interface HostConfig extends Partial<ResourceLimits> {
 export interface EndpointConfig {
   Aliases?: string[] | null;
   IPAMConfig?: { IPv4Address?: string } | null;
+  /** `--mac-address` (API 1.44+; older clients send Config.MacAddress). */
+  MacAddress?: string;
 }
 
 /** A mount as the container sees it (`Mounts` in inspect). */

@@ -660,7 +660,7 @@ export class LinuxNetworkManager implements NetworkManager {
       if (rec.mode === "bridge") {
         for (const [i, { w, n }] of nets.entries()) {
           const ip = this.#lease(n, w.ipv4);
-          rec.endpoints.push(this.#newEndpoint(n, ip, `eth${i}`, w.aliases ?? []));
+          rec.endpoints.push(this.#newEndpoint(n, ip, `eth${i}`, w.aliases ?? [], w.mac));
         }
       }
       this.#unwired.add(cid);
@@ -707,7 +707,7 @@ export class LinuxNetworkManager implements NetworkManager {
     return ip;
   }
 
-  #newEndpoint(n: NetState, ip: number, ifName: string, aliases: string[]): EndpointRecord {
+  #newEndpoint(n: NetState, ip: number, ifName: string, aliases: string[], mac?: string): EndpointRecord {
     return {
       networkId: n.record.Id,
       endpointId: newId(),
@@ -716,7 +716,7 @@ export class LinuxNetworkManager implements NetworkManager {
       ip: formatIpv4(ip),
       prefixLen: n.subnet!.prefixLen,
       gateway: n.record.gateway!,
-      mac: macForIp(ip),
+      mac: mac ?? macForIp(ip),
       aliases: [...aliases],
     };
   }

@@ -132,6 +132,8 @@ async function mayBeMounted(path: string): Promise<boolean> {
 
 export interface LinkInfo {
   ifname: string;
+  /** The link's MAC address. */
+  mac?: string;
   master?: string;
   linkKind?: string;
   addresses: Array<{ local: string; prefixlen: number }>;
@@ -142,12 +144,14 @@ export async function listLinks(): Promise<LinkInfo[]> {
   const out = await mustRun("ip", ["-j", "-d", "addr", "show"]);
   const parsed = JSON.parse(out) as Array<{
     ifname: string;
+    address?: string;
     master?: string;
     linkinfo?: { info_kind?: string };
     addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
   }>;
   return parsed.map((l) => ({
     ifname: l.ifname,
+    ...(l.address ? { mac: l.address } : {}),
     ...(l.master ? { master: l.master } : {}),
     ...(l.linkinfo?.info_kind ? { linkKind: l.linkinfo.info_kind } : {}),
     addresses: (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => ({ local: a.local, prefixlen: a.prefixlen })),

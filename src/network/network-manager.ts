@@ -165,6 +165,8 @@ export interface EndpointRequest {
   aliases?: string[];
   /** Static address (user-defined networks only, inside the subnet). */
   ipv4?: string;
+  /** The interface's MAC address; default one derived from the IP address (Docker's `02:42:…`). */
+  mac?: string;
 }
 
 /** `--link name:alias` */
