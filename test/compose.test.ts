@@ -96,3 +96,36 @@ test("compose up: services reach each other by name; ports, scale and down work"
   const nets = await daemon.docker(["network", "ls", "--format", "{{.Name}}"]);
   assert.doesNotMatch(nets.stdout, new RegExp(project));
 });
+
+test("depends_on with condition service_healthy: compose waits for the health check, then starts the dependant", async () => {
+  await writeFile(
+    join(dir, "docker-compose.yml"),
+    [
+      `version: "2.1"`,
+      `services:`,
+      `  db:`,
+      `    image: busybox`,
+      `    command: sh -c "sleep 1; touch /tmp/ready; exec sleep 300"`,
+      `    healthcheck:`,
+      `      test: ["CMD", "test", "-f", "/tmp/ready"]`,
+      `      interval: 200ms`,
+      `      retries: 50`,
+      `  app:`,
+      `    image: busybox`,
+      `    command: sleep 300`,
+      `    depends_on:`,
+      `      db:`,
+      `        condition: service_healthy`,
+      ``,
+    ].join("\n"),
+  );
+  const up = await compose(["up", "-d"]);
+  assert.equal(up.code, 0, up.stderr);
+  const startedAt = async (c: string) => Date.parse((await daemon.docker(["inspect", "-f", "{{.State.StartedAt}}", `${project}_${c}_1`])).stdout.trim());
+  assert.equal((await daemon.docker(["inspect", "-f", "{{.State.Health.Status}}", `${project}_db_1`])).stdout.trim(), "healthy");
+  // db is ready only a second after it starts: compose held app back until the health check passed.
+  const [db, app] = [await startedAt("db"), await startedAt("app")];
+  assert.ok(app - db >= 1000, `app started ${app - db} ms after db`);
+  const down = await compose(["down", "-t", "0"]);
+  assert.equal(down.code, 0, down.stderr);
+});

@@ -18,6 +18,7 @@ test("mergeHealthConfig: the client's fields over the image's; an empty Test inh
   assert.deepEqual(mergeHealthConfig({ Test: [], Interval: 100 * ms }, image), { Test: ["CMD", "true"], Interval: 100 * ms, Retries: 5 });
   assert.deepEqual(mergeHealthConfig({ Test: ["NONE"] }, image), { Test: ["NONE"], Interval: 5000 * ms, Retries: 5 });
   assert.equal(mergeHealthConfig(undefined, undefined), undefined);
+  assert.deepEqual(mergeHealthConfig({ Test: ["CMD", "x"], Timeout: null } as never, { Test: ["CMD", "y"], Timeout: 5 * ms }), { Test: ["CMD", "x"], Timeout: 5 * ms });
 });
 
 test("checkHealthConfig: dockerd's refusals", () => {
@@ -26,6 +27,8 @@ test("checkHealthConfig: dockerd's refusals", () => {
   assert.throws(() => checkHealthConfig({ Test: ["SHELL", "x"] }), /unknown health check type SHELL/);
   assert.throws(() => checkHealthConfig({ Test: ["CMD"] }), /needs a command/);
   checkHealthConfig({ Test: ["CMD-SHELL", "true"], Interval: 0, Timeout: 2 * ms });
+  // docker-py (so compose) sends null for what the user left out.
+  checkHealthConfig({ Test: ["CMD", "true"], Interval: 300 * ms, Timeout: null, StartPeriod: null, Retries: null } as never);
 });
 
 /** Runs a monitor over scripted probe exit codes until `done` says stop; returns every state it reported. */

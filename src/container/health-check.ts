@@ -57,12 +57,13 @@ export function checkHealthConfig(h: HealthConfig | null | undefined): void {
   const kind = h.Test?.[0];
   if (kind !== undefined && !["NONE", "CMD", "CMD-SHELL"].includes(kind)) throw new InvalidArgumentError(`unknown health check type ${kind}: want NONE, CMD or CMD-SHELL`);
   if ((kind === "CMD" || kind === "CMD-SHELL") && h.Test!.length < 2) throw new InvalidArgumentError(`health check ${kind} needs a command`);
-  for (const [field, v] of [["Interval", h.Interval], ["Timeout", h.Timeout], ["StartPeriod", h.StartPeriod], ["StartInterval", h.StartInterval]] as const) {
-    if (v === undefined || v === 0) continue;
+  for (const [field, v] of [["Interval", h.Interval], ["Timeout", h.Timeout], ["StartPeriod", h.StartPeriod], ["StartInterval", h.StartInterval]] as Array<[string, number | null | undefined]>) {
+    // Clients send null for what the user did not set (docker-py, hence compose, does).
+    if (v === undefined || v === null || v === 0) continue;
     if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`${field} in Healthcheck cannot be negative`);
     if (v < ns) throw new InvalidArgumentError(`${field} in Healthcheck cannot be less than 1ms`);
   }
-  if (h.Retries !== undefined && (!Number.isInteger(h.Retries) || h.Retries < 0)) throw new InvalidArgumentError("Retries in Healthcheck cannot be negative");
+  if (h.Retries != null && (!Number.isInteger(h.Retries) || h.Retries < 0)) throw new InvalidArgumentError("Retries in Healthcheck cannot be negative");
 }
 
 /**
@@ -73,7 +74,7 @@ export function mergeHealthConfig(own: HealthConfig | null | undefined, image: H
   if (!own && !image) return undefined;
   const merged: HealthConfig = { ...(image ?? {}) };
   for (const [k, v] of Object.entries(own ?? {}) as Array<[keyof HealthConfig, unknown]>) {
-    if (k === "Test" ? Array.isArray(v) && v.length > 0 : v !== undefined && v !== 0) (merged as Record<string, unknown>)[k] = v;
+    if (k === "Test" ? Array.isArray(v) && v.length > 0 : v != null && v !== 0) (merged as Record<string, unknown>)[k] = v;
   }
   return merged;
 }
